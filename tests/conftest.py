@@ -1,0 +1,33 @@
+"""Shared fixtures. Every test gets its own warehouse and landing folder under tmp_path, and a clean
+RISKCARD_* environment so a developer's own settings never leak into a test."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from transforms.settings import Settings, load_settings
+
+TEST_SECRET = "test-secret-key-0123456789"
+
+
+@pytest.fixture(autouse=True)
+def _clean_riskcard_env(monkeypatch, tmp_path_factory):
+    for key in list(os.environ):
+        if key.startswith("RISKCARD_"):
+            monkeypatch.delenv(key)
+    # never pick up a riskcard.toml from the developer's working directory
+    monkeypatch.setenv("RISKCARD_CONFIG", str(tmp_path_factory.getbasetemp() / "no-such-riskcard.toml"))
+    monkeypatch.delenv("RISKCARD_CONFIG")
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    """Settings pointing at a fresh warehouse and landing folder in tmp_path."""
+    return load_settings(
+        env={"RISKCARD_SECRET_KEY": TEST_SECRET},
+        config_file=None,
+        warehouse=tmp_path / "warehouse" / "riskcard.duckdb",
+        landing=tmp_path / "landing",
+    )
