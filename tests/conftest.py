@@ -13,21 +13,20 @@ TEST_SECRET = "test-secret-key-0123456789"
 
 
 @pytest.fixture(autouse=True)
-def _clean_riskcard_env(monkeypatch, tmp_path_factory):
+def _clean_riskcard_env(monkeypatch):
     for key in list(os.environ):
         if key.startswith("RISKCARD_"):
             monkeypatch.delenv(key)
-    # never pick up a riskcard.toml from the developer's working directory
-    monkeypatch.setenv("RISKCARD_CONFIG", str(tmp_path_factory.getbasetemp() / "no-such-riskcard.toml"))
-    monkeypatch.delenv("RISKCARD_CONFIG")
 
 
 @pytest.fixture
 def settings(tmp_path) -> Settings:
     """Settings pointing at a fresh warehouse and landing folder in tmp_path."""
+    empty_config = tmp_path / "riskcard.toml"  # never pick up a developer's own ./riskcard.toml
+    empty_config.write_text("")
     return load_settings(
         env={"RISKCARD_SECRET_KEY": TEST_SECRET},
-        config_file=None,
+        config_file=empty_config,
         warehouse=tmp_path / "warehouse" / "riskcard.duckdb",
         landing=tmp_path / "landing",
     )

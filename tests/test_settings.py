@@ -1,0 +1,112 @@
+"""Settings: defaults < riskcard.toml < RISKCARD_* env < explicit overrides; secrets never printed."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import pytest
+
+from transforms.cli import main
+from transforms.settings import DEMO_SECRET_KEY, SettingsError, load_settings
+
+
+def _no_file(tmp_path: Path) -> Path:
+    empty = tmp_path / "empty.toml"
+    empty.write_text("")
+    return empty
+
+
+def test_defaults(tmp_path):
+    s = load_settings(env={}, config_file=_no_file(tmp_path))
+    assert s.warehouse.name == "riskcard.duckdb" and s.warehouse.parent.name == "warehouse"
+    assert s.warehouse.is_absolute()
+    assert s.landing.name == "landing"
+    assert s.timezone == "Asia/Shanghai"
+    assert s.window_days == 30
+    assert s.working_day_numbers() == (1, 2, 3, 4, 5)
+    assert s.quarantine_rate_limit == 0.01
+
+
+def test_file_then_env_then_override(tmp_path):
+    cfg = tmp_path / "riskcard.toml"
+    cfg.write_text(
+        'window_days = 14\ntimezone = "Europe/Berlin"\nsmtp_to = ["a@x", "b@x"]\n'
+        '[alerts]\nwebhook_url = "http://127.0.0.1:9/hook?token=abc"\n'
+    )
+    s = load_settings(env={"RISKCARD_WINDOW_DAYS": "7"}, config_file=cfg)
+    assert s.window_days == 7  # env beats file
+    assert s.timezone == "Europe/Berlin"  # file beats default
+    assert s.smtp_to == ("a@x", "b@x")
+    assert s.webhook_url.endswith("token=abc")
+    s2 = load_settings(env={"RISKCARD_WINDOW_DAYS": "7"}, config_file=cfg, window_days=3)
+    assert s2.window_days == 3  # explicit override beats env
+
+
+def test_env_list_and_bool(tmp_path):
+    s = load_settings(
+        env={"RISKCARD_SMTP_TO": "ops@bank, dq@bank", "RISKCARD_DEMO": "yes", "RISKCARD_SMTP_PORT": "2525"},
+        config_file=_no_file(tmp_path),
+    )
+    assert s.smtp_to == ("ops@bank", "dq@bank")
+    assert s.demo is True
+    assert s.smtp_port == 2525
+
+
+@pytest.mark.parametrize(
+    ("env", "needle"),
+    [
+        ({"RISKCARD_TIMEZONE": "Mars/Olympus"}, "timezone"),
+        ({"RISKCARD_WINDOW_DAYS": "zero"}, "RISKCARD_WINDOW_DAYS"),
+        ({"RISKCARD_WORKING_DAYS": "mon,funday"}, "funday"),
+        ({"RISKCARD_WORKING_HOURS_START": "9am"}, "working_hours_start"),
+        ({"RISKCARD_AHP_METHOD": "guess"}, "ahp_method"),
+    ],
+)
+def test_bad_values_are_named(tmp_path, env, needle):
+    with pytest.raises(SettingsError, match=needle):
+        load_settings(env=env, config_file=_no_file(tmp_path))
+
+
+def test_unknown_key_in_file_is_an_error(tmp_path):
+    cfg = tmp_path / "riskcard.toml"
+    cfg.write_text("windw_days = 3\n")
+    with pytest.raises(SettingsError, match="windw_days"):
+        load_settings(env={}, config_file=cfg)
+
+
+def test_secret_key_rules(tmp_path):
+    with pytest.raises(SettingsError, match="RISKCARD_SECRET_KEY"):
+        load_settings(env={}, config_file=_no_file(tmp_path)).hashing_key()
+    demo = load_settings(env={"RISKCARD_DEMO": "1"}, config_file=_no_file(tmp_path))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert demo.hashing_key() == DEMO_SECRET_KEY.encode()
+    assert any("demo key" in str(w.message) for w in caught)
+    real = load_settings(env={"RISKCARD_SECRET_KEY": "s3cr3t"}, config_file=_no_file(tmp_path))
+    assert real.hashing_key() == b"s3cr3t"
+
+
+def test_config_command_masks_secrets(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("RISKCARD_SECRET_KEY", "very-secret-value")
+    monkeypatch.setenv("RISKCARD_SMTP_PASSWORD", "mail-password")
+    monkeypatch.setenv("RISKCARD_WEBHOOK_URL", "https://user:pw@hooks.example/x?token=t0k3n")
+    assert main(["config", "--format", "json"]) == 0
+    out = capsys.readouterr().out
+    data = json.loads(out)
+    assert data["secret_key"] == "****" and data["smtp_password"] == "****"
+    for secret in ("very-secret-value", "mail-password", "t0k3n", "pw@"):
+        assert secret not in out
+    assert data["warehouse"] == str(tmp_path / "warehouse" / "riskcard.duckdb")
+    assert main(["config"]) == 0
+    table = capsys.readouterr().out
+    assert "very-secret-value" not in table and "timezone" in table
+
+
+def test_config_error_exit_code(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("RISKCARD_WINDOW_DAYS", "-3")
+    assert main(["config"]) == 2
+    assert "window_days" in capsys.readouterr().err
