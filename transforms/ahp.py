@@ -1,0 +1,628 @@
+"""Analytic Hierarchy Process: judgment matrices, their checks, priority weights and consistency.
+
+Method (``risk-evaluation-method.md`` section 2): weights by the principal eigenvector (default, Saaty's method)
+or the row geometric mean (the paper's method); λmax = mean over i of (A·w)_i / w_i; CI = (λmax − n)/(n − 1);
+CR = CI / RI with the random index of the paper's Table 2 (extended to n = 15 with Saaty's values). A matrix is
+accepted only when it is well-formed AND CR < 0.1.
+
+Validation comes first and reports every offending cell by its row and column labels, because a committee fixing
+its judgments needs to know *which* comparison to revisit, not only that the matrix is wrong. The weights and CR of a
+matrix that is positive and square are still computed when it fails reciprocity (so the printed Table 3 of the
+paper can be audited as printed); such a matrix is never valid.
+
+Matrices are CSV files people edit: full matrix, first column the row label, header the column labels, entries
+like ``1/3``, ``0.333`` or ``5``; lines starting with ``#`` are comments.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+METHODS = ("eigenvector", "geometric")
+DEFAULT_METHOD = "eigenvector"
+CR_LIMIT = 0.1
+
+# Random index by matrix order: n = 1..9 from the paper's Table 2, n = 10..15 Saaty's values as quoted in the
+# method document. Larger matrices need an RI supplied by the caller (no silent extrapolation).
+RANDOM_INDEX: dict[int, float] = {
+    1: 0.00,
+    2: 0.00,
+    3: 0.58,
+    4: 0.90,
+    5: 1.12,
+    6: 1.24,
+    7: 1.32,
+    8: 1.41,
+    9: 1.45,
+    10: 1.49,
+    11: 1.51,
+    12: 1.48,
+    13: 1.56,
+    14: 1.57,
+    15: 1.59,
+}
+
+# Reciprocity tolerance, relative: a(i,j) · a(j,i) must be 1 within 1 %. People write 1/3 as 0.333, 1/7 as 0.143,
+# 1/6 as 0.167: three decimals are off by at most 0.2 %, and 0.33 for 1/3 by 1 %. A genuine judgment error moves a
+# cell by at least one step of Saaty's scale, and adjacent scale values differ by 11 % or more (8 vs 9), so 1 %
+# accepts every honest rounding and no real inconsistency. The same tolerance applies to the 1/9…9 range check.
+RECIPROCITY_RTOL = 1e-2
+DIAGONAL_ATOL = 1e-9
+SAATY_MIN, SAATY_MAX = 1 / 9, 9.0
+
+# power iteration for the principal eigenvector
+_EIG_TOL = 1e-15
+_EIG_MAX_ITER = 100_000
+_EIG_STALL_TOL = 1e-13
+_ZERO = 1e-12  # |CI| or |CR| below this is reported as 0 (rounding noise of an exactly consistent matrix)
+
+# defect rules
+SHAPE, LABELS, NOT_POSITIVE, DIAGONAL, RECIPROCITY, SAATY_RANGE, CONSISTENCY, RANDOM_INDEX_MISSING, EXPERTS = (
+    "shape",
+    "labels",
+    "not_positive",
+    "diagonal",
+    "reciprocity",
+    "saaty_range",
+    "consistency",
+    "random_index_missing",
+    "experts",
+)
+ERROR, WARNING = "error", "warning"
+
+
+class MatrixError(ValueError):
+    """A file cannot be read as a judgment matrix; the message names the file, line and column."""
+
+
+@dataclass(frozen=True)
+class JudgmentMatrix:
+    """A pairwise comparison matrix as given: a(row, column) = how much more important row is than column."""
+
+    name: str
+    labels: tuple[str, ...]  # row labels
+    column_labels: tuple[str, ...]
+    values: tuple[tuple[float, ...], ...]
+    texts: tuple[tuple[str, ...], ...] | None = None  # cells as written in the file
+    lines: tuple[int, ...] | None = None  # file line of each row
+    path: Path | None = None
+
+    @classmethod
+    def from_values(cls, labels, values, name: str = "matrix") -> JudgmentMatrix:
+        labels = tuple(str(x) for x in labels)
+        rows = tuple(tuple(float(v) for v in row) for row in np.asarray(values, dtype=float).tolist())
+        return cls(name=name, labels=labels, column_labels=labels, values=rows)
+
+    @property
+    def n(self) -> int:
+        return len(self.labels)
+
+    def array(self) -> np.ndarray:
+        return np.array(self.values, dtype=float)
+
+    def value(self, row: str, column: str) -> float:
+        return self.values[self.labels.index(row)][self.column_labels.index(column)]
+
+    def cell_text(self, i: int, j: int) -> str:
+        if self.texts is not None:
+            return self.texts[i][j]
+        return _fmt_value(self.values[i][j])
+
+    def where(self, i: int) -> str:
+        return f" (line {self.lines[i]})" if self.lines else ""
+
+    def reordered(self, labels: tuple[str, ...] | list[str]) -> JudgmentMatrix:
+        """The same judgments with rows and columns in the order of ``labels`` (same label set required)."""
+        labels = tuple(labels)
+        if sorted(labels) != sorted(self.labels) or self.labels != self.column_labels:
+            raise MatrixError(
+                f"{self.name}: labels {', '.join(self.labels)} cannot be put in order {', '.join(labels)}"
+            )
+        idx = [self.labels.index(x) for x in labels]
+        return JudgmentMatrix(
+            name=self.name,
+            labels=labels,
+            column_labels=labels,
+            values=tuple(tuple(self.values[i][j] for j in idx) for i in idx),
+            texts=None if self.texts is None else tuple(tuple(self.texts[i][j] for j in idx) for i in idx),
+            lines=None if self.lines is None else tuple(self.lines[i] for i in idx),
+            path=self.path,
+        )
+
+
+@dataclass(frozen=True)
+class Defect:
+    rule: str
+    message: str
+    severity: str = ERROR
+    row: str | None = None
+    column: str | None = None
+    value: float | None = None
+    mirror_value: float | None = None  # a(column, row), for reciprocity defects
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "severity": self.severity,
+            "row": self.row,
+            "column": self.column,
+            "value": self.value,
+            "mirror_value": self.mirror_value,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True)
+class AhpResult:
+    """Weights and consistency of one comparison (a matrix, or the AIJ aggregate of several experts' matrices)."""
+
+    name: str
+    method: str
+    labels: tuple[str, ...]
+    weights: dict[str, float] | None  # None when the matrix is not usable (shape, labels, non-positive cells)
+    lambda_max: float | None  # mean of (A·w)_i / w_i, as in the method document
+    principal_eigenvalue: float | None  # eigenvector method only: the Perron root (equals λmax up to rounding)
+    ci: float | None
+    ri: float | None
+    cr: float | None
+    defects: tuple[Defect, ...] = ()
+    experts: tuple[AhpResult, ...] = ()  # per-expert results when this is an aggregate
+    path: str | None = None
+    aggregation: str | None = None  # "AIJ geometric mean of N expert matrices"
+    matrix: tuple[tuple[float, ...], ...] | None = field(default=None, repr=False)  # the matrix analysed
+
+    @property
+    def n(self) -> int:
+        return len(self.labels)
+
+    @property
+    def errors(self) -> list[Defect]:
+        return [d for d in self.defects if d.severity == ERROR]
+
+    @property
+    def warnings(self) -> list[Defect]:
+        return [d for d in self.defects if d.severity == WARNING]
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors and all(e.valid for e in self.experts)
+
+    @property
+    def verdict(self) -> str:
+        if self.valid:
+            cr = "CR = 0 (n <= 2)" if self.n <= 2 else f"CR = {self.cr:.3f} < {CR_LIMIT}"
+            extra = f", {len(self.warnings)} warning(s)" if self.warnings else ""
+            return f"accepted ({self.method}): {cr}{extra}"
+        return f"REJECTED ({self.method}): " + "; ".join(self.problems())
+
+    def problems(self) -> list[str]:
+        """One short line per reason this comparison is invalid (naming matrices, cells and CRs)."""
+        out = []
+        for e in self.experts:
+            if not e.valid:
+                out.append(f"expert matrix {e.name}: " + "; ".join(e.problems()))
+        for d in self.errors:
+            if d.rule == EXPERTS:
+                continue  # already listed per expert above
+            out.append(d.message)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "matrix": self.name,
+            "path": self.path,
+            "method": self.method,
+            "n": self.n,
+            "labels": list(self.labels),
+            "weights": self.weights,
+            "lambda_max": self.lambda_max,
+            "principal_eigenvalue": self.principal_eigenvalue,
+            "ci": self.ci,
+            "ri": self.ri,
+            "cr": self.cr,
+            "cr_limit": CR_LIMIT,
+            "valid": self.valid,
+            "verdict": self.verdict,
+            "defects": [d.to_dict() for d in self.errors],
+            "warnings": [d.to_dict() for d in self.warnings],
+            "aggregation": self.aggregation,
+            "experts": [e.to_dict() for e in self.experts],
+        }
+
+
+# ---- reading ------------------------------------------------------------------------------------------------
+
+
+def parse_judgment(text: str) -> float:
+    """``5``, ``1/3``, ``0.333``, ``1 / 7`` -> float. Raises ValueError for anything else."""
+    cleaned = text.strip().replace(" ", "")
+    if not cleaned:
+        raise ValueError("empty cell")
+    try:
+        value = float(Fraction(cleaned)) if "/" in cleaned else float(cleaned)
+    except (ValueError, ZeroDivisionError):
+        raise ValueError(f"{text.strip()!r} is not a number or fraction like 1/3") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{text.strip()!r} is not a finite number")
+    return value
+
+
+def read_matrix(path: Path | str, name: str | None = None) -> JudgmentMatrix:
+    """Read a judgment-matrix CSV. Raises MatrixError (file, line, column) when a cell cannot be read."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise MatrixError(f"{path}: cannot read judgment matrix ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise MatrixError(f"{path}: not UTF-8 ({exc})") from None
+    name = name or str(path)
+    numbered = [
+        (no, line)
+        for no, line in enumerate(text.splitlines(), start=1)
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    if not numbered:
+        raise MatrixError(f"{path}: no header row (first non-comment line must list the column labels)")
+    rows = list(csv.reader([line for _, line in numbered]))
+    header_no, header = numbered[0][0], [c.strip() for c in rows[0]]
+    column_labels = tuple(header[1:])
+    if not column_labels:
+        raise MatrixError(f"{path} line {header_no}: header has no column labels")
+    _no_duplicates(path, header_no, "column", column_labels)
+
+    labels, values, texts, lines = [], [], [], []
+    for (line_no, _), cells in zip(numbered[1:], rows[1:], strict=True):
+        cells = [c.strip() for c in cells]
+        if len(cells) != len(column_labels) + 1:
+            raise MatrixError(
+                f"{path} line {line_no}: {len(cells) - 1} value(s) after the row label, "
+                f"the header has {len(column_labels)} column(s)"
+            )
+        label = cells[0]
+        if not label:
+            raise MatrixError(f"{path} line {line_no}: the first column must hold the row label")
+        row = []
+        for column, cell in zip(column_labels, cells[1:], strict=True):
+            try:
+                row.append(parse_judgment(cell))
+            except ValueError as exc:
+                raise MatrixError(f"{path} line {line_no}: row {label}, column {column}: {exc}") from None
+        labels.append(label)
+        values.append(tuple(row))
+        texts.append(tuple(cells[1:]))
+        lines.append(line_no)
+    if not labels:
+        raise MatrixError(f"{path}: header but no matrix rows")
+    _no_duplicates(path, lines[0], "row", labels)
+    return JudgmentMatrix(
+        name=name,
+        labels=tuple(labels),
+        column_labels=column_labels,
+        values=tuple(values),
+        texts=tuple(texts),
+        lines=tuple(lines),
+        path=path,
+    )
+
+
+def _no_duplicates(path: Path, line: int, kind: str, labels) -> None:
+    seen = set()
+    for label in labels:
+        if label in seen:
+            raise MatrixError(f"{path} line {line}: {kind} label {label} appears twice")
+        seen.add(label)
+
+
+# ---- validation ---------------------------------------------------------------------------------------------
+
+
+def validate_matrix(m: JudgmentMatrix) -> list[Defect]:
+    """Every defect of the matrix: shape and labels, then each non-positive, diagonal, non-reciprocal and
+    out-of-scale cell, by row and column label with both values. Out-of-scale cells are warnings."""
+    defects: list[Defect] = []
+    rows, cols = len(m.values), len(m.column_labels)
+    if rows != cols:
+        defects.append(Defect(SHAPE, f"{m.name}: not square ({rows} rows x {cols} columns)"))
+        return defects
+    if m.labels != m.column_labels:
+        defects.append(
+            Defect(
+                LABELS,
+                f"{m.name}: row labels ({', '.join(m.labels)}) differ from column labels ({', '.join(m.column_labels)}); "
+                "they must be the same, in the same order",
+            )
+        )
+        return defects
+    a, lab = m.values, m.labels
+    for i in range(rows):
+        for j in range(cols):
+            if not (math.isfinite(a[i][j]) and a[i][j] > 0):
+                defects.append(
+                    Defect(
+                        NOT_POSITIVE,
+                        f"{m.name}{m.where(i)}: a({lab[i]},{lab[j]}) = {m.cell_text(i, j)} is not positive",
+                        row=lab[i],
+                        column=lab[j],
+                        value=a[i][j],
+                    )
+                )
+    if defects:
+        return defects
+    for i in range(rows):
+        if abs(a[i][i] - 1) > DIAGONAL_ATOL:
+            defects.append(
+                Defect(
+                    DIAGONAL,
+                    f"{m.name}{m.where(i)}: diagonal a({lab[i]},{lab[i]}) = {m.cell_text(i, i)}, must be 1",
+                    row=lab[i],
+                    column=lab[i],
+                    value=a[i][i],
+                )
+            )
+    for i in range(rows):
+        for j in range(i + 1, cols):
+            product = a[i][j] * a[j][i]
+            if abs(product - 1) > RECIPROCITY_RTOL:
+                defects.append(
+                    Defect(
+                        RECIPROCITY,
+                        f"{m.name}: not reciprocal: a({lab[i]},{lab[j]}) = {m.cell_text(i, j)}{m.where(i)} but "
+                        f"a({lab[j]},{lab[i]}) = {m.cell_text(j, i)}{m.where(j)}; reciprocity needs "
+                        f"a({lab[j]},{lab[i]}) = 1/a({lab[i]},{lab[j]}) = {_fmt_value(1 / a[i][j])} "
+                        f"(their product is {product:.4g}, not 1 within {RECIPROCITY_RTOL:.0%})",
+                        row=lab[i],
+                        column=lab[j],
+                        value=a[i][j],
+                        mirror_value=a[j][i],
+                    )
+                )
+    for i in range(rows):
+        for j in range(cols):
+            v = a[i][j]
+            if i != j and not (SAATY_MIN * (1 - RECIPROCITY_RTOL) <= v <= SAATY_MAX * (1 + RECIPROCITY_RTOL)):
+                defects.append(
+                    Defect(
+                        SAATY_RANGE,
+                        f"{m.name}{m.where(i)}: a({lab[i]},{lab[j]}) = {m.cell_text(i, j)} is outside Saaty's scale 1/9…9",
+                        severity=WARNING,
+                        row=lab[i],
+                        column=lab[j],
+                        value=v,
+                    )
+                )
+    return defects
+
+
+# ---- weights and consistency --------------------------------------------------------------------------------
+
+
+def geometric_mean_weights(a: np.ndarray) -> np.ndarray:
+    """The paper's method: n-th root of each row's product, normalised to sum 1 (computed in logs)."""
+    a = np.asarray(a, dtype=float)
+    g = np.exp(np.log(a).mean(axis=1))
+    return g / g.sum()
+
+
+def eigenvector_weights(a: np.ndarray) -> tuple[np.ndarray, float]:
+    """Principal (Perron) eigenvector normalised to sum 1, and its eigenvalue, by power iteration.
+
+    A positive matrix has a simple, strictly dominant positive eigenvalue (Perron–Frobenius), so the iteration
+    converges from any positive start; starting from the geometric-mean vector it takes a handful of steps.
+    Power iteration is used rather than a general eigen-solver so that the tests can check it against one."""
+    a = np.asarray(a, dtype=float)
+    w = geometric_mean_weights(a)
+    best, since_best = math.inf, 0
+    for _ in range(_EIG_MAX_ITER):
+        v = a @ w
+        lam = float(v.sum())  # = λ when w is the eigenvector (w sums to 1)
+        v /= lam
+        delta = float(np.max(np.abs(v - w)))
+        if delta <= _EIG_TOL:
+            return v, lam
+        if delta < best:
+            best, since_best = delta, 0
+        else:
+            since_best += 1
+            if since_best >= 50 and best <= _EIG_STALL_TOL:  # only rounding noise left in the last digits
+                return v, lam
+        w = v
+    raise ArithmeticError(f"power iteration did not converge in {_EIG_MAX_ITER} steps (last change {delta:.3g})")
+
+
+def priority_weights(a: np.ndarray, method: str) -> tuple[np.ndarray, float | None]:
+    """(weights, principal eigenvalue or None) for ``method`` in METHODS."""
+    check_method(method)
+    if method == "eigenvector":
+        return eigenvector_weights(a)
+    return geometric_mean_weights(a), None
+
+
+def random_index(n: int, supplied: float | None = None) -> float:
+    """RI for order n; n > 15 needs ``supplied`` (raises ValueError otherwise)."""
+    if supplied is not None:
+        if not (math.isfinite(supplied) and supplied > 0) and n > 2:
+            raise ValueError(f"random index must be positive, got {supplied}")
+        return float(supplied)
+    if n in RANDOM_INDEX:
+        return RANDOM_INDEX[n]
+    raise ValueError(
+        f"no random index for a {n}x{n} matrix: the table covers n = 1..{max(RANDOM_INDEX)}; supply one (ri = ...)"
+    )
+
+
+def consistency(a: np.ndarray, w: np.ndarray, ri: float) -> tuple[float, float, float]:
+    """(λmax, CI, CR) as in the method document: λmax = mean_i (A·w)_i / w_i, CI = (λmax − n)/(n − 1),
+    CR = CI / RI; for n <= 2 (RI = 0) CI and CR are 0 when the matrix is reciprocal."""
+    a = np.asarray(a, dtype=float)
+    n = a.shape[0]
+    lambda_max = float(np.mean((a @ w) / w))
+    ci = 0.0 if n == 1 else (lambda_max - n) / (n - 1)
+    ci = 0.0 if abs(ci) < _ZERO else ci
+    cr = 0.0 if ri == 0 else ci / ri
+    cr = 0.0 if abs(cr) < _ZERO else cr
+    return lambda_max, ci, cr
+
+
+def check_method(method: str) -> str:
+    if method not in METHODS:
+        raise ValueError(f"unknown AHP weighting method {method!r}: use one of {', '.join(METHODS)}")
+    return method
+
+
+def analyse(m: JudgmentMatrix, method: str = DEFAULT_METHOD, ri: float | None = None) -> AhpResult:
+    """Validate ``m`` then compute weights, λmax, CI and CR. Never raises for a bad matrix: the result carries
+    every defect and ``valid`` is False."""
+    check_method(method)
+    defects = validate_matrix(m)
+    base = {"name": m.name, "method": method, "labels": m.labels, "path": str(m.path) if m.path else None}
+    if any(d.rule in (SHAPE, LABELS, NOT_POSITIVE) for d in defects):
+        return AhpResult(
+            **base,
+            weights=None,
+            lambda_max=None,
+            principal_eigenvalue=None,
+            ci=None,
+            ri=None,
+            cr=None,
+            defects=tuple(defects),
+        )
+    try:
+        ri_value: float | None = random_index(m.n, ri)
+    except ValueError as exc:
+        ri_value = None
+        defects.append(Defect(RANDOM_INDEX_MISSING, f"{m.name}: {exc}"))
+    a = m.array()
+    w, eigenvalue = priority_weights(a, method)
+    lambda_max, ci, cr = consistency(a, w, ri_value if ri_value is not None else float("nan"))
+    if ri_value is None:
+        cr = None
+    elif cr >= CR_LIMIT:
+        defects.append(
+            Defect(
+                CONSISTENCY,
+                f"{m.name}: CR = {cr:.3f} >= {CR_LIMIT} ({method}: λmax = {lambda_max:.4f}, CI = {ci:.4f}, "
+                f"RI({m.n}) = {ri_value:.2f}); the judgments must be revised",
+                value=cr,
+            )
+        )
+    return AhpResult(
+        **base,
+        weights={label: float(x) for label, x in zip(m.labels, w, strict=True)},
+        lambda_max=lambda_max,
+        principal_eigenvalue=eigenvalue,
+        ci=ci,
+        ri=ri_value,
+        cr=cr,
+        defects=tuple(defects),
+        matrix=m.values,
+    )
+
+
+def aggregate_aij(matrices: list[JudgmentMatrix], name: str) -> JudgmentMatrix:
+    """Aggregation of individual judgments: the cell-wise geometric mean of the experts' matrices (rows and columns
+    put in the first matrix's order). The result is reciprocal when every input is."""
+    if not matrices:
+        raise MatrixError(f"{name}: no expert matrices to aggregate")
+    labels = matrices[0].labels
+    ordered = []
+    for m in matrices:
+        if sorted(m.labels) != sorted(labels) or sorted(m.column_labels) != sorted(labels):
+            raise MatrixError(
+                f"{name}: expert matrix {m.name} compares {', '.join(m.labels)} but {matrices[0].name} compares "
+                f"{', '.join(labels)}; experts must judge the same items"
+            )
+        ordered.append(m.reordered(labels))
+    stack = np.stack([np.log(m.array()) for m in ordered])
+    mean = np.exp(stack.mean(axis=0))
+    return JudgmentMatrix.from_values(labels, mean, name=name)
+
+
+def analyse_experts(
+    matrices: list[JudgmentMatrix], method: str = DEFAULT_METHOD, ri: float | None = None, name: str | None = None
+) -> AhpResult:
+    """Each expert's matrix analysed on its own, then their AIJ aggregate; the aggregate's weights are the ones
+    used. Valid only when every expert matrix and the aggregate are valid."""
+    if len(matrices) == 1:
+        return analyse(matrices[0], method, ri)
+    name = name or " + ".join(m.name for m in matrices)
+    experts = tuple(analyse(m, method, ri) for m in matrices)
+    aggregation = f"AIJ: cell-wise geometric mean of {len(matrices)} expert matrices"
+    unusable = [e.name for e in experts if e.weights is None]
+    if unusable:
+        return AhpResult(
+            name=name,
+            method=method,
+            labels=matrices[0].labels,
+            weights=None,
+            lambda_max=None,
+            principal_eigenvalue=None,
+            ci=None,
+            ri=None,
+            cr=None,
+            experts=experts,
+            aggregation=aggregation,
+            defects=(Defect(EXPERTS, f"{name}: cannot aggregate, unusable expert matrix: {', '.join(unusable)}"),),
+        )
+    try:
+        aggregate = aggregate_aij(list(matrices), name)
+    except MatrixError as exc:
+        return AhpResult(
+            name=name,
+            method=method,
+            labels=matrices[0].labels,
+            weights=None,
+            lambda_max=None,
+            principal_eigenvalue=None,
+            ci=None,
+            ri=None,
+            cr=None,
+            experts=experts,
+            aggregation=aggregation,
+            defects=(Defect(LABELS, str(exc)),),
+        )
+    result = analyse(aggregate, method, ri)
+    return dataclasses.replace(result, experts=experts, aggregation=aggregation)
+
+
+def _fmt_value(v: float) -> str:
+    """1/3 for 0.333…, 5 for 5.0, else 4 significant digits."""
+    if v > 0 and math.isfinite(v):
+        if abs(v - round(v)) < 1e-9:
+            return str(int(round(v)))
+        inv = 1 / v
+        if abs(inv - round(inv)) < 1e-9:
+            return f"1/{int(round(inv))}"
+    return f"{v:.4g}"
+
+
+__all__ = [
+    "AhpResult",
+    "Defect",
+    "JudgmentMatrix",
+    "MatrixError",
+    "METHODS",
+    "DEFAULT_METHOD",
+    "CR_LIMIT",
+    "RANDOM_INDEX",
+    "RECIPROCITY_RTOL",
+    "aggregate_aij",
+    "analyse",
+    "analyse_experts",
+    "consistency",
+    "eigenvector_weights",
+    "geometric_mean_weights",
+    "parse_judgment",
+    "priority_weights",
+    "random_index",
+    "read_matrix",
+    "validate_matrix",
+]
