@@ -1,0 +1,229 @@
+"""Data-quality alerts to a real SMTP server (aiosmtpd) and a real HTTP server on 127.0.0.1; unreachable targets
+are logged and never hide the validation result."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import json
+import logging
+import socket
+import threading
+from email import policy
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from tests.test_validation_warehouse import AS_OF, build_warehouse, window_day_list
+from transforms.alerts import compose_alert, send_alerts
+from transforms.validation import validate
+from transforms.validation.results import ExpectationResult, ValidationOutcome
+
+
+class _Inbox:
+    def __init__(self):
+        self.messages: list[email.message.EmailMessage] = []
+        self.envelopes = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server():
+    inbox = _Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    try:
+        yield inbox, controller.port
+    finally:
+        controller.stop()
+
+
+def _webhook_server(status: int = 200):
+    received: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's hook name
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append({"path": self.path, "type": self.headers["Content-Type"], "json": json.loads(body)})
+            self.send_response(status)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return server, received
+
+
+@pytest.fixture
+def webhook():
+    server, received = _webhook_server()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/hooks/dq", received
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _stale_backups(settings) -> None:
+    builder = build_warehouse(settings, skip_sources=["backups"])
+    builder.add_source_days("backups", window_day_list(settings, AS_OF)[:-2])
+    builder.con.close()
+
+
+def _body(message) -> str:
+    return message.get_body(preferencelist=("plain",)).get_content()
+
+
+def test_a_critical_failure_reaches_both_real_servers_once(settings, smtp_server, webhook):
+    inbox, port = smtp_server
+    url, received = webhook
+    settings = settings.replace(
+        smtp_host="127.0.0.1", smtp_port=port, smtp_to=("dq-owner@bank.example",), webhook_url=url
+    )
+    _stale_backups(settings)
+    outcome = validate(settings, AS_OF, run_id="run-alert")
+    assert outcome.critical_failed
+
+    (message,) = inbox.messages
+    assert inbox.envelopes == [("riskcard@localhost", ["dq-owner@bank.example"])]
+    subject = message["Subject"]
+    assert "CRITICAL" in subject and "2025-03-31" in subject and "publishing blocked" in subject
+    assert "ingestion_health.source_fresh" in subject
+    body = _body(message)
+    assert "[CRITICAL] ingestion_health.source_fresh" in body
+    assert "observed: 1 of 4 rows: backups: allowed_age_days=0, age_days=2" in body
+    assert "expected: allowed_age_days >= age_days" in body
+    assert "BLOCKED" in body and "run-alert" in body
+    assert f"Data Docs: {settings.data_docs_dir / 'index.html'}" in body
+    attached = json.loads(next(message.iter_attachments()).get_content())
+    assert attached["run_id"] == "run-alert"
+
+    (hook,) = received
+    assert hook["path"] == "/hooks/dq" and hook["type"].startswith("application/json")
+    payload = hook["json"]
+    assert payload["as_of_date"] == "2025-03-31" and payload["publish_blocked"] is True
+    assert payload["severity"] == "critical" and payload["run_id"] == "run-alert"
+    fresh = next(f for f in payload["failures"] if f["label"] == "ingestion_health.source_fresh")
+    assert fresh["severity"] == "critical" and "age_days=2" in fresh["observed"]
+    assert payload["data_docs_index"] == str(settings.data_docs_dir / "index.html")
+    assert Path(payload["data_docs_index"]).exists()
+
+
+def test_a_clean_run_sends_nothing_and_warnings_say_publishing_goes_on(settings, smtp_server, webhook):
+    inbox, port = smtp_server
+    url, received = webhook
+    settings = settings.replace(smtp_host="127.0.0.1", smtp_port=port, smtp_to=("dq@bank.example",), webhook_url=url)
+    build_warehouse(settings).con.close()
+    assert not validate(settings, AS_OF).failures
+    assert inbox.messages == [] and received == []
+
+    builder = build_warehouse(settings)
+    quiet = ["IC2", "BC1", "OS1", "OS2", "OS3", "LG2", "LG4"]
+    builder.set_indicators(AS_OF, overrides={i: {"status": "no_events", "value": None} for i in quiet})
+    builder.con.close()
+    outcome = validate(settings, AS_OF)
+    assert not outcome.critical_failed and outcome.failures
+    (message,) = inbox.messages
+    assert message["Subject"].startswith("[riskcard] WARNING") and "blocked" not in message["Subject"]
+    assert "Publishing is not blocked" in _body(message)
+    assert received[0]["json"]["publish_blocked"] is False
+
+
+def test_unreachable_targets_are_logged_and_the_result_still_returned(settings, caplog):
+    closed = _free_port()  # nothing listens there
+    settings = settings.replace(
+        smtp_host="127.0.0.1",
+        smtp_port=closed,
+        smtp_to=("dq@bank.example",),
+        webhook_url=f"http://127.0.0.1:{closed}/hook",
+        alert_timeout_seconds=2.0,
+    )
+    _stale_backups(settings)
+    with caplog.at_level(logging.ERROR, logger="transforms.alerts"):
+        outcome = validate(settings, AS_OF)
+    assert outcome.critical_failed  # the validation result is intact
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR and r.name == "transforms.alerts"]
+    assert any("via smtp to 127.0.0.1" in e and "failed" in e for e in errors), errors
+    assert any("via webhook to http://127.0.0.1" in e and "failed" in e for e in errors), errors
+
+
+def test_a_webhook_error_status_is_a_failed_delivery_not_an_exception(settings, caplog):
+    server, received = _webhook_server(status=500)
+    try:
+        settings = settings.replace(webhook_url=f"http://127.0.0.1:{server.server_address[1]}/h")
+        outcome = _outcome()
+        with caplog.at_level(logging.ERROR, logger="transforms.alerts"):
+            (delivery,) = send_alerts(settings, outcome)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(received) == 1  # it was delivered, and refused
+    assert not delivery.ok and "500" in delivery.error
+    assert any("500" in r.getMessage() for r in caplog.records)
+
+
+def _outcome(severity: str = "critical") -> ValidationOutcome:
+    now = dt.datetime(2025, 4, 1, 2, 0, tzinfo=dt.UTC)
+    failure = ExpectationResult(
+        suite="ingestion_health",
+        expectation="quarantine_rate_under_limit",
+        type="expect_column_values_to_be_between",
+        severity=severity,
+        success=False,
+        observed="1 of 4 rows: transactions: quarantine_rate=0.05",
+        expected="quarantine_rate < 0.01",
+        description="Quarantined rows / rows read stay under the limit.",
+        data_docs_page="file:///docs/x.html",
+    )
+    passed = ExpectationResult(
+        "indicators",
+        "level_present",
+        "expect_column_values_to_not_be_null",
+        "critical",
+        True,
+        "0 of 30 rows unexpected",
+        "level not null",
+    )
+    return ValidationOutcome(
+        "run-x",
+        AS_OF,
+        ("ingestion_health", "indicators"),
+        now,
+        now,
+        [failure, passed],
+        Path("/docs/index.html"),
+        notes=("a note",),
+    )
+
+
+def test_the_message_says_what_how_badly_when_and_where():
+    alert = compose_alert(_outcome())
+    assert alert.subject == (
+        "[riskcard] CRITICAL data quality 2025-03-31: 1 expectation(s) failed "
+        "(ingestion_health.quarantine_rate_under_limit); publishing blocked"
+    )
+    assert "observed: 1 of 4 rows: transactions: quarantine_rate=0.05" in alert.text
+    assert "expected: quarantine_rate < 0.01" in alert.text
+    assert "page: file:///docs/x.html" in alert.text and "Data Docs: /docs/index.html" in alert.text
+    assert "Note: a note" in alert.text
+    assert alert.payload["failed_critical"] == 1 and alert.payload["evaluated"] == 2
+    assert compose_alert(_outcome(), publish_blocked=False).payload["publish_blocked"] is False
+
+
+def test_no_target_configured_sends_nothing(settings):
+    assert send_alerts(settings, _outcome()) == []

@@ -1,0 +1,465 @@
+"""Publishing version N of the scorecard for an as-of date.
+
+Steps, all under the warehouse writer lock (taken once, here):
+
+1. the data is fit: either the stored validation run ``validation_run_id`` (same as-of date, no critical
+   failure), or a fresh run of the ``ingestion_health`` and ``indicators`` suites (recorded like `riskcard
+   validate`);
+2. the weight profile loads (an invalid one raises ProfileInvalid: blocked, never a fallback) and the synthesis
+   of the leaf levels of ``marts.fct_leaf_indicators`` gives the scorecard rows;
+3. the ``scorecard`` suite validates those rows before anything is written;
+4. the rows' content hash is compared with the latest version of the date: identical content reports
+   ``unchanged`` and writes nothing (unless ``force``); otherwise version N = latest + 1 is inserted into
+   ``published.scorecard_versions`` and ``published.scorecard`` in one transaction;
+5. the version's Parquet snapshot is written (immutable) and the analysts' serving copy is swapped in.
+
+Any critical failure (steps 1-3) raises :class:`PublishBlocked` after recording it and alerting: no new version,
+and the previous version stays the latest. Alerts are sent after the lock is released.
+
+Provenance recorded per version:
+- ``input_digest``: sha256 over the sorted, distinct sha256s of the landing files that hold at least one raw
+  record with ``updated_at`` before the end of the as-of date (local) — exactly the files whose records the
+  state as of D can read; joined with "\\n". A late file with records for D or earlier changes it; files with
+  only later records do not. ``input_files`` is their number.
+- ``code_version``: ``git describe --tags --always --dirty`` of the project checkout when available, else the
+  installed package version.
+- ``content_hash``: sha256 of the canonical JSON (sorted keys) of the version's rows without as_of_date/version.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import importlib.metadata
+import json
+import logging
+import math
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from transforms.contract import SOURCES
+from transforms.scorecard import (
+    GOAL_EN,
+    GOAL_ZH,
+    ROW_FIELDS,
+    SCORECARD_COLUMNS,
+    VERSION_COLUMNS,
+    ensure_published_tables,
+)
+from transforms.serving import refresh_serving, refresh_serving_from
+from transforms.snapshots import snapshot_dir, write_snapshot, write_snapshot_from
+from transforms.validation.datasets import table_exists
+from transforms.validation.health import window_for
+from transforms.validation.record import ensure_ops_tables, record_outcome, stored_run
+from transforms.validation.results import ValidationOutcome
+from transforms.validation.run import (
+    LEVELS,
+    log_outcome,
+    new_run_id,
+    require_warehouse,
+    run_data_suites,
+    run_scorecard_suite,
+)
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "PublishBlocked",
+    "PublishResult",
+    "publish",
+    "write_snapshot",
+    "refresh_serving",
+    "scorecard_rows",
+    "content_hash",
+    "input_digest",
+    "code_version",
+]
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    status: str  # published | unchanged | blocked
+    as_of: dt.date
+    version: int | None  # the new version; for unchanged the latest (identical) one; None when blocked
+    snapshot_dir: Path | None
+    message: str
+    run_id: str | None = None
+    validation_run_id: str | None = None
+    content_hash: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "as_of_date": self.as_of.isoformat(),
+            "version": self.version,
+            "snapshot_dir": str(self.snapshot_dir) if self.snapshot_dir else None,
+            "message": self.message,
+            "run_id": self.run_id,
+            "validation_run_id": self.validation_run_id,
+            "content_hash": self.content_hash,
+        }
+
+
+class PublishBlocked(RuntimeError):
+    """Publishing refused: a critical expectation failed, the stored validation is unusable, or the weight
+    profile is invalid. ``.result`` is the PublishResult with status 'blocked'."""
+
+    def __init__(self, message: str, result: PublishResult):
+        super().__init__(message)
+        self.result = result
+
+
+class _Blocked(Exception):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def publish(
+    settings,
+    as_of: dt.date,
+    profile: str | None = None,
+    force: bool = False,
+    run_id: str | None = None,
+    validation_run_id: str | None = None,
+) -> PublishResult:
+    """Publish the scorecard for ``as_of`` (see the module docstring). Raises PublishBlocked or WarehouseBusy."""
+    from transforms.alerts import send_alerts
+    from transforms.warehouse import connect, writer_lock
+
+    require_warehouse(settings)
+    run_id = run_id or new_run_id("pub")
+    profile_name = profile or settings.profile
+    to_alert: list[ValidationOutcome] = []
+    used_validation = validation_run_id
+    blocked: str | None = None
+    result: PublishResult | None = None
+    with writer_lock(settings, what=f"publish {as_of}"):
+        con = connect(settings)
+        try:
+            ensure_published_tables(con)
+            ensure_ops_tables(con)
+            try:
+                used_validation = _data_is_fit(settings, con, as_of, validation_run_id, to_alert)
+                result = _publish_locked(settings, con, as_of, profile_name, force, run_id, used_validation, to_alert)
+            except _Blocked as exc:
+                blocked = exc.message
+            refresh_serving_from(settings, con)  # also when blocked: analysts see the new dq_alerts
+        finally:
+            con.close()
+    for outcome in to_alert:
+        send_alerts(
+            settings,
+            outcome,
+            publish_blocked=blocked is not None,
+            stage="validation" if outcome.suites != ("scorecard",) else "publish (scorecard suite)",
+        )
+    if blocked is not None:
+        latest = _latest_note(settings, as_of)
+        message = f"publishing the scorecard for {as_of} is blocked: {blocked}. {latest}"
+        log.error(message)
+        raise PublishBlocked(
+            message, PublishResult("blocked", as_of, None, None, message, run_id, used_validation, None)
+        )
+    assert result is not None
+    log.info(result.message)
+    return result
+
+
+# ---- steps ------------------------------------------------------------------------------------------------------
+
+
+def _data_is_fit(settings, con, as_of, validation_run_id, to_alert) -> str:
+    """The validation run that clears the data for publishing (or _Blocked)."""
+    if validation_run_id:
+        stored = stored_run(con, validation_run_id, suite="indicators")
+        if stored is None:
+            raise _Blocked(f"validation run {validation_run_id} is not recorded in ops.validation_runs")
+        if stored["as_of_date"] != as_of:
+            raise _Blocked(f"validation run {validation_run_id} validated {stored['as_of_date']}, not {as_of}")
+        if stored["critical_failed"]:
+            raise _Blocked(
+                f"validation run {validation_run_id} failed {stored['failed_critical']} critical expectation(s) "
+                "(see ops.dq_alerts)"
+            )
+        return validation_run_id
+    outcome = run_data_suites(settings, con, as_of, new_run_id("val"))
+    record_outcome(con, outcome)
+    log_outcome(outcome)
+    if outcome.failures:
+        to_alert.append(outcome)
+    if outcome.critical_failed:
+        raise _Blocked(_failure_text(outcome))
+    return outcome.run_id
+
+
+def _publish_locked(settings, con, as_of, profile_name, force, run_id, validation_run_id, to_alert) -> PublishResult:
+    from transforms.catalogue import load_catalogue
+    from transforms.profiles import ProfileInvalid, load_profile
+    from transforms.synthesis import SynthesisError, band_of, synthesize
+
+    catalogue = load_catalogue(settings)
+    try:
+        weights = load_profile(profile_name, settings, catalogue=catalogue)
+    except ProfileInvalid as exc:
+        raise _Blocked(str(exc)) from exc
+    leaves = _leaf_facts(con, as_of)
+    missing = [i for i in catalogue.indicator_ids if leaves.get(i, {}).get("level") is None]
+    if missing:
+        raise _Blocked(
+            f"no level for {len(missing)} leaf indicator(s) on {as_of}: {', '.join(missing)} "
+            "(no_data or not built; missing data is never low risk)"
+        )
+    try:
+        card = synthesize({i: leaves[i]["level"] for i in catalogue.indicator_ids}, weights, catalogue)
+    except SynthesisError as exc:
+        raise _Blocked(f"synthesis failed: {exc}") from exc
+    rows = scorecard_rows(card, catalogue, leaves, band_of)
+
+    checked = run_scorecard_suite(settings, rows, as_of, run_id, catalogue, bands=[band_of(x).name for x in LEVELS])
+    record_outcome(con, checked)
+    log_outcome(checked)
+    if checked.failures:
+        to_alert.append(checked)
+    if checked.critical_failed:
+        raise _Blocked(_failure_text(checked))
+
+    digest = content_hash(rows)
+    latest = con.execute(
+        """
+        SELECT version, content_hash FROM published.scorecard_versions
+        WHERE as_of_date = ? ORDER BY version DESC LIMIT 1
+        """,
+        [as_of],
+    ).fetchone()
+    if latest and latest[1] == digest and not force:
+        version = int(latest[0])
+        snap = write_snapshot_from(settings, con, as_of, version)  # repairs a snapshot lost after a crash
+        return PublishResult(
+            "unchanged",
+            as_of,
+            version,
+            snap,
+            f"scorecard for {as_of} unchanged: identical to version {version} (content {digest[:12]}); "
+            "nothing published (use --force to publish it again)",
+            run_id,
+            validation_run_id,
+            digest,
+        )
+
+    window = window_for(settings, as_of)
+    inputs, n_files = input_digest(con, settings, as_of)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        version = con.execute(
+            "SELECT coalesce(max(version), 0) + 1 FROM published.scorecard_versions WHERE as_of_date = ?", [as_of]
+        ).fetchone()[0]
+        info = {
+            "as_of_date": as_of,
+            "version": version,
+            "published_at": dt.datetime.now(dt.UTC),
+            "run_id": run_id,
+            "validation_run_id": validation_run_id,
+            "profile_name": weights.name,
+            "profile_hash": weights.content_hash,
+            "ahp_method": card.method,
+            "profile_override": bool(weights.override),
+            "catalogue_hash": catalogue.content_hash,
+            "input_digest": inputs,
+            "input_files": n_files,
+            "code_version": code_version(settings),
+            "content_hash": digest,
+            "composite": card.composite,
+            "rating": card.rating,
+            "rating_zh": card.rating_zh,
+            "window_start": window.start,
+            "window_end": window.end,
+            "forced": bool(force and latest is not None and latest[1] == digest),
+            "snapshot_path": str(snapshot_dir(settings, as_of, version).relative_to(settings.published_dir)),
+        }
+        names = [c for c, _ in VERSION_COLUMNS]
+        con.execute(
+            f"INSERT INTO published.scorecard_versions ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+            [info[c] for c in names],
+        )
+        columns = [c for c, _ in SCORECARD_COLUMNS]
+        con.executemany(
+            f"INSERT INTO published.scorecard ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+            [[as_of, version, *(row[f] for f in ROW_FIELDS)] for row in rows],
+        )
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    snap = write_snapshot_from(settings, con, as_of, version)
+    label = getattr(weights, "label", weights.name)
+    return PublishResult(
+        "published",
+        as_of,
+        version,
+        snap,
+        f"published the scorecard for {as_of} as version {version}: composite {card.composite:.4f} "
+        f"({card.rating}), profile {label}; snapshot {snap}",
+        run_id,
+        validation_run_id,
+        digest,
+    )
+
+
+# ---- rows, hashes, provenance -----------------------------------------------------------------------------------
+
+
+def _leaf_facts(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> dict[str, dict[str, Any]]:
+    if not table_exists(con, "marts", "fct_leaf_indicators"):
+        return {}
+    cur = con.execute(
+        """
+        SELECT indicator_id, value, numerator, denominator, sample_size, level, status
+        FROM marts.fct_leaf_indicators WHERE as_of_date = ?
+        """,
+        [as_of],
+    )
+    names = [d[0] for d in cur.description]
+    return {r[0]: dict(zip(names, r, strict=True)) for r in cur.fetchall()}
+
+
+def scorecard_rows(card, catalogue, leaves: dict[str, dict[str, Any]], band_of) -> list[dict[str, Any]]:
+    """The rows of one version: overall, then each criterion followed by its leaves (catalogue order)."""
+    rows: list[dict[str, Any]] = []
+
+    def add(**fields: Any) -> None:
+        row = dict.fromkeys(ROW_FIELDS)
+        row.update(fields, row_order=len(rows))
+        rows.append(row)
+
+    add(
+        row_type="overall",
+        name_zh=GOAL_ZH,
+        name_en=GOAL_EN,
+        local_weight=1.0,
+        global_weight=1.0,
+        score=card.composite,
+        band=card.rating,
+        band_zh=card.rating_zh,
+    )
+    leaf_scores = {leaf.indicator_id: leaf for leaf in card.leaves}
+    for crit in catalogue.criteria:
+        c = card.criterion(crit.criterion_id)
+        add(
+            row_type="criterion",
+            criterion_id=c.criterion_id,
+            name_zh=crit.name_zh,
+            name_en=crit.name_en,
+            local_weight=c.weight,
+            global_weight=c.weight,
+            likelihood=c.likelihood,
+            score=c.score,
+            rank=c.rank,
+            band=c.band,
+            band_zh=c.band_zh,
+            attention=c.attention,
+            attention_zh=c.attention_zh,
+        )
+        for ind in catalogue.leaves_of(crit.criterion_id):
+            leaf = leaf_scores[ind.indicator_id]
+            fact = leaves.get(ind.indicator_id, {})
+            band = band_of(leaf.level)
+            add(
+                row_type="leaf",
+                criterion_id=crit.criterion_id,
+                indicator_id=ind.indicator_id,
+                name_zh=ind.name_zh,
+                name_en=ind.name_en,
+                unit=ind.unit,
+                local_weight=leaf.local_weight,
+                global_weight=leaf.global_weight,
+                value=_num(fact.get("value")),
+                numerator=_num(fact.get("numerator")),
+                denominator=_num(fact.get("denominator")),
+                sample_size=_int(fact.get("sample_size")),
+                status=fact.get("status"),
+                level=leaf.level,
+                score=leaf.global_weight * leaf.level,
+                band=band.name,
+                band_zh=band.name_zh,
+            )
+    return rows
+
+
+def content_hash(rows: list[dict[str, Any]]) -> str:
+    canonical = json.dumps(rows, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def input_digest(con: duckdb.DuckDBPyConnection, settings, as_of: dt.date) -> tuple[str, int]:
+    """(sha256, file count) of the landing files holding a raw record knowable at the end of ``as_of``."""
+    end = window_for(settings, as_of).end
+    selects = [
+        f"SELECT DISTINCT _file_sha256 AS sha FROM raw.{s} WHERE updated_at < $end"
+        for s in SOURCES
+        if table_exists(con, "raw", s)
+    ]
+    shas: list[str] = []
+    if selects:
+        shas = [r[0] for r in con.execute(" UNION ".join(selects) + " ORDER BY sha", {"end": end}).fetchall()]
+    return hashlib.sha256("\n".join(shas).encode()).hexdigest(), len(shas)
+
+
+def code_version(settings) -> str:
+    """``git describe`` of the checkout when it is a git repository, else the installed package version."""
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(settings.project_dir), "describe", "--tags", "--always", "--dirty"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+        if out.returncode == 0 and out.stdout.strip():
+            return f"git:{out.stdout.strip()}"
+    except (OSError, subprocess.SubprocessError):
+        pass
+    try:
+        return f"riskcard {importlib.metadata.version('riskcard')}"
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _failure_text(outcome: ValidationOutcome) -> str:
+    parts = [f"{f.label} (observed {f.observed}; expected {f.expected})" for f in outcome.critical_failures]
+    docs = f"; Data Docs: {outcome.data_docs_index}" if outcome.data_docs_index else ""
+    return f"critical expectation(s) failed in run {outcome.run_id}: " + "; ".join(parts) + docs
+
+
+def _latest_note(settings, as_of: dt.date) -> str:
+    """Which version stays the latest (read from the serving copy, refreshed just before)."""
+    from transforms.warehouse import connect_serving
+
+    try:
+        con = connect_serving(settings)
+    except (FileNotFoundError, duckdb.Error):
+        return "No new version was created."
+    try:
+        row = con.execute(
+            "SELECT max(version) FROM published.scorecard_versions WHERE as_of_date = ?", [as_of]
+        ).fetchone()
+    finally:
+        con.close()
+    if row and row[0]:
+        return f"No new version was created; version {row[0]} stays the latest for {as_of}."
+    return f"No new version was created; nothing is published for {as_of}."
+
+
+def _num(value: Any) -> float | None:
+    if value is None:
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def _int(value: Any) -> int | None:
+    return None if value is None else int(value)

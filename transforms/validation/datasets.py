@@ -1,0 +1,58 @@
+"""The indicator dataset the ``indicators`` suite validates, read from the warehouse.
+
+The frame is marts.fct_leaf_indicators for one as-of date with the catalogue's unit and criterion set beside
+each row (``catalogue_unit``, ``catalogue_criterion_id``), so that unit-dependent bounds and the leaf's place in
+the hierarchy can be checked by plain column expectations. A leaf id the catalogue does not know gets nulls
+there (and fails ``leaf_ids_in_catalogue``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pandas as pd
+
+INDICATOR_COLUMNS = (
+    "indicator_id",
+    "criterion_id",
+    "value",
+    "numerator",
+    "denominator",
+    "sample_size",
+    "level",
+    "status",
+)
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    (count,) = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?", [schema, table]
+    ).fetchall()[0]
+    return bool(count)
+
+
+def indicator_frame(con: duckdb.DuckDBPyConnection, as_of: dt.date, catalogue) -> tuple[pd.DataFrame, list[str]]:
+    """(frame, notes): the as-of date's leaf rows; an empty frame and a note when the mart is missing."""
+    notes: list[str] = []
+    if table_exists(con, "marts", "fct_leaf_indicators"):
+        frame = con.execute(
+            f"""
+            SELECT {", ".join(INDICATOR_COLUMNS)}
+            FROM marts.fct_leaf_indicators
+            WHERE as_of_date = ?
+            ORDER BY indicator_id
+            """,
+            [as_of],
+        ).df()
+        if frame.empty:
+            notes.append(f"marts.fct_leaf_indicators has no rows for {as_of}: run `riskcard build --as-of {as_of}`")
+    else:
+        notes.append("marts.fct_leaf_indicators does not exist: run `riskcard build` first")
+        frame = pd.DataFrame({c: pd.Series(dtype="object") for c in INDICATOR_COLUMNS})
+    for column in ("value", "numerator", "denominator", "sample_size", "level"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")  # NULL -> NaN
+    known = {i.indicator_id: i for i in catalogue.indicators}
+    frame["catalogue_unit"] = [known[i].unit if i in known else None for i in frame["indicator_id"]]
+    frame["catalogue_criterion_id"] = [known[i].criterion_id if i in known else None for i in frame["indicator_id"]]
+    return frame, notes

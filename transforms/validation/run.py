@@ -1,0 +1,154 @@
+"""Validation entry points: the data suites for an as-of date, and the scorecard suite before publishing.
+
+:func:`validate` is the top-level writer (it takes the warehouse writer lock, records the outcome in ``ops``,
+refreshes the analysts' serving copy, then alerts outside the lock). The ``run_*`` functions do the work on an
+open connection for a caller that already holds the lock (publishing).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from transforms.validation.datasets import indicator_frame
+from transforms.validation.health import ingestion_health_frame
+from transforms.validation.record import record_outcome
+from transforms.validation.results import ValidationOutcome
+from transforms.validation.suites import load_suite
+
+log = logging.getLogger(__name__)
+
+DATA_SUITES = ("ingestion_health", "indicators")
+LEVELS = (0.2, 0.4, 0.6, 0.8, 1.0)
+
+
+def new_run_id(prefix: str = "val") -> str:
+    return f"{prefix}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+
+
+def validate(settings, as_of: dt.date, run_id: str | None = None, alert: bool = True) -> ValidationOutcome:
+    """Validate the data for ``as_of`` (ingestion health and the indicators), record it, alert on failures.
+
+    Raises WarehouseBusy when the writer lock cannot be had; never raises for an alert that cannot be sent.
+    """
+    from transforms.alerts import send_alerts
+    from transforms.serving import refresh_serving_from
+    from transforms.warehouse import connect, writer_lock
+
+    require_warehouse(settings)
+    run_id = run_id or new_run_id()
+    with writer_lock(settings, what=f"validate {as_of}"):
+        con = connect(settings)
+        try:
+            outcome = run_data_suites(settings, con, as_of, run_id)
+            record_outcome(con, outcome)
+            refresh_serving_from(settings, con)
+        finally:
+            con.close()
+    log_outcome(outcome)
+    if alert:
+        send_alerts(settings, outcome)
+    return outcome
+
+
+def require_warehouse(settings) -> None:
+    """Validating or publishing an empty, just-created file would only report that everything is missing."""
+    if not settings.warehouse.exists():
+        raise FileNotFoundError(
+            f"no warehouse at {settings.warehouse}: run `riskcard ingest` and `riskcard build` first"
+        )
+
+
+def run_data_suites(settings, con: duckdb.DuckDBPyConnection, as_of: dt.date, run_id: str) -> ValidationOutcome:
+    """Run the ingestion_health and indicators suites on the warehouse (caller holds the writer lock)."""
+    from transforms.catalogue import load_catalogue
+    from transforms.validation.runner import SuiteBatch, run_suites
+
+    started = dt.datetime.now(dt.UTC)
+    catalogue = load_catalogue(settings)
+    indicators, notes = indicator_frame(con, as_of, catalogue)
+    health = ingestion_health_frame(con, settings, as_of)
+    batches = [
+        SuiteBatch(
+            load_suite(settings, "ingestion_health"),
+            health,
+            {"quarantine_rate_limit": settings.quarantine_rate_limit},
+        ),
+        SuiteBatch(
+            load_suite(settings, "indicators"),
+            indicators,
+            {"leaf_count": len(catalogue.indicators), "indicator_ids": list(catalogue.indicator_ids)},
+        ),
+    ]
+    results, docs = run_suites(settings, batches, run_id, started)
+    return ValidationOutcome(
+        run_id=run_id,
+        as_of=as_of,
+        suites=DATA_SUITES,
+        started_at=started,
+        finished_at=dt.datetime.now(dt.UTC),
+        results=results,
+        data_docs_index=docs,
+        notes=tuple(notes),
+    )
+
+
+def run_scorecard_suite(
+    settings, rows: list[dict[str, Any]], as_of: dt.date, run_id: str, catalogue, bands: list[str]
+) -> ValidationOutcome:
+    """Run the scorecard suite on the rows about to be published (no database needed)."""
+    from transforms.validation.runner import SuiteBatch, run_suites
+
+    started = dt.datetime.now(dt.UTC)
+    frame = pd.DataFrame(rows)
+    for column in ("local_weight", "global_weight", "level", "likelihood", "score", "rank"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+    batch = SuiteBatch(
+        load_suite(settings, "scorecard"),
+        frame,
+        {
+            "criterion_count": len(catalogue.criteria),
+            "criterion_ids": list(catalogue.criterion_ids),
+            "leaf_count": len(catalogue.indicators),
+            "indicator_ids": list(catalogue.indicator_ids),
+            "bands": sorted(set(bands)),
+        },
+    )
+    results, docs = run_suites(settings, [batch], run_id, started)
+    return ValidationOutcome(
+        run_id=run_id,
+        as_of=as_of,
+        suites=("scorecard",),
+        started_at=started,
+        finished_at=dt.datetime.now(dt.UTC),
+        results=results,
+        data_docs_index=docs,
+    )
+
+
+def log_outcome(outcome: ValidationOutcome) -> None:
+    counts = outcome.counts()
+    if outcome.critical_failed:
+        log.error(
+            "validation %s for %s: %d critical and %d warning failure(s): %s",
+            outcome.run_id,
+            outcome.as_of,
+            counts["failed_critical"],
+            counts["failed_warning"],
+            ", ".join(f.label for f in outcome.failures),
+        )
+    elif outcome.failures:
+        log.warning(
+            "validation %s for %s: %d warning(s): %s",
+            outcome.run_id,
+            outcome.as_of,
+            counts["failed_warning"],
+            ", ".join(f.label for f in outcome.failures),
+        )
+    else:
+        log.info("validation %s for %s: all %d expectations passed", outcome.run_id, outcome.as_of, counts["evaluated"])
