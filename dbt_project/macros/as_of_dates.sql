@@ -1,0 +1,50 @@
+{#- The as-of dates one run computes: vars as_of_from .. as_of_to (inclusive). With neither set, the run is for
+    yesterday in the bank's time zone (the nightly scorecard). Every intermediate model derives its rows from this
+    range only, so a run over 365 dates is one pass, not 365. -#}
+{% macro as_of_range() -%}
+    {%- set date_from = var('as_of_from', none) -%}
+    {%- set date_to = var('as_of_to', none) -%}
+    {%- if date_from is none and date_to is none -%}
+        {%- set today = modules.datetime.datetime.now(modules.pytz.timezone(var('timezone'))).date() -%}
+        {%- set date_from = (today - modules.datetime.timedelta(days=1)).isoformat() -%}
+        {%- set date_to = date_from -%}
+    {%- elif date_from is none -%}
+        {%- set date_from = date_to -%}
+    {%- elif date_to is none -%}
+        {%- set date_to = date_from -%}
+    {%- endif -%}
+    {%- set parsed = [] -%}
+    {%- for text in [date_from, date_to] -%}
+        {%- set text = text | string -%}
+        {%- if not modules.re.fullmatch('[0-9]{4}-[0-9]{2}-[0-9]{2}', text) -%}
+            {{ exceptions.raise_compiler_error("as_of_from / as_of_to must be ISO dates (YYYY-MM-DD), got '" ~ text ~ "'") }}
+        {%- endif -%}
+        {%- do parsed.append(text) -%}
+    {%- endfor -%}
+    {%- if parsed[0] > parsed[1] -%}
+        {{ exceptions.raise_compiler_error("as_of_from " ~ parsed[0] ~ " is after as_of_to " ~ parsed[1]) }}
+    {%- endif -%}
+    {{ return(parsed) }}
+{%- endmacro %}
+
+{% macro as_of_from() -%}
+    date '{{ as_of_range()[0] }}'
+{%- endmacro %}
+
+{% macro as_of_to() -%}
+    date '{{ as_of_range()[1] }}'
+{%- endmacro %}
+
+{#- A relation with one row per as-of date of the run: (as_of_date, window_start, window_end). -#}
+{% macro as_of_dates() -%}
+    (
+        select
+            as_of_date,
+            {{ window_start('as_of_date') }} as window_start,
+            {{ window_end('as_of_date') }} as window_end
+        from (
+            select cast(unnest(generate_series({{ as_of_from() }}, {{ as_of_to() }}, interval 1 day)) as date)
+                as as_of_date
+        ) as run_dates
+    )
+{%- endmacro %}

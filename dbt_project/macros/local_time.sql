@@ -1,0 +1,44 @@
+{#- Local time in the bank's zone (var timezone). Raw timestamps are UTC instants (TIMESTAMPTZ); the session
+    runs in UTC (profiles.yml), so every conversion to or from a local day is spelled out here, once. -#}
+
+{#- The local wall-clock time of an instant (a naive TIMESTAMP). -#}
+{% macro local_timestamp(instant) -%}
+    timezone('{{ var("timezone") }}', {{ instant }})
+{%- endmacro %}
+
+{#- The local calendar day of an instant. -#}
+{% macro local_date(instant) -%}
+    cast(timezone('{{ var("timezone") }}', {{ instant }}) as date)
+{%- endmacro %}
+
+{#- The instant a local calendar day begins (00:00 local). -#}
+{% macro local_day_start(day) -%}
+    timezone('{{ var("timezone") }}', cast({{ day }} as timestamp))
+{%- endmacro %}
+
+{#- The indicator window of an as-of date D: the half-open local interval [00:00 of D-(window-1), 00:00 of D+1). -#}
+{% macro window_start(as_of_date) -%}
+    {{ local_day_start(as_of_date ~ ' - ' ~ (var('window_days') | int - 1)) }}
+{%- endmacro %}
+
+{% macro window_end(as_of_date) -%}
+    {{ local_day_start(as_of_date ~ ' + 1') }}
+{%- endmacro %}
+
+{#- Minutes / hours between two instants, as DOUBLE. -#}
+{% macro minutes_between(earlier, later) -%}
+    (epoch({{ later }} - {{ earlier }}) / 60.0)
+{%- endmacro %}
+
+{% macro hours_between(earlier, later) -%}
+    (epoch({{ later }} - {{ earlier }}) / 3600.0)
+{%- endmacro %}
+
+{#- Is a local wall-clock time inside working hours (vars working_days, working_hours_start/end)? -#}
+{% macro in_working_hours(local_ts) -%}
+    (
+        isodow({{ local_ts }}) in ({{ var('working_days') | join(', ') }})
+        and cast({{ local_ts }} as time) >= time '{{ var("working_hours_start") }}'
+        and cast({{ local_ts }} as time) < time '{{ var("working_hours_end") }}'
+    )
+{%- endmacro %}
