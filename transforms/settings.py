@@ -69,6 +69,9 @@ class Settings:
     ingest_schedule: str = "*/5 * * * *"
     scorecard_time: str = "02:00"
     writer_pool: str = "duckdb_writer"
+    writer_queue: str = "default"  # Celery: the one worker queue whose host mounts the warehouse
+    task_retries: int = 3  # Airflow retries on transient errors (lock held), exponential backoff
+    retry_delay_seconds: float = 30.0  # first retry delay; doubles each try, capped at 30 min
     lock_timeout_seconds: float = 60.0
 
     # ---- derived locations -------------------------------------------------------------------------
