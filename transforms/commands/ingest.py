@@ -1,14 +1,57 @@
-"""`riskcard ingest` (placeholder until its issue lands)."""
+"""`riskcard ingest`: load every complete landing file that is new since the last call (one micro-batch)."""
 
 from __future__ import annotations
 
-HELP = "ingest (not implemented yet)"
+import logging
+import sys
+from pathlib import Path
+
+from transforms.output import add_format_option
+
+HELP = "ingest new landing-log files into the warehouse (exactly once, bad rows quarantined)"
+
+COLUMNS = ("source", "files_new", "files_skipped", "rows_in", "rows_loaded", "rows_quarantined", "files_failed")
 
 
 def add_arguments(parser) -> None:
-    pass
+    parser.add_argument("--landing", type=Path, help="landing root holding <source>/ folders (default: landing)")
+    add_format_option(parser)
+    parser.add_argument(
+        "--progress",
+        action="store_true",
+        default=None,
+        help="print a line per file and batch on stderr (default: when stderr is a terminal)",
+    )
 
 
 def run(args, settings) -> int:
-    print("riskcard ingest: not implemented yet")
-    return 1
+    from dataclasses import asdict
+
+    import duckdb
+
+    from transforms.ingest import LandingMissing, WarehouseBusy, ingest
+    from transforms.output import table, to_json
+
+    progress = sys.stderr.isatty() if args.progress is None else args.progress
+    try:
+        report = ingest(settings, landing=args.landing, progress=progress)
+    except (WarehouseBusy, LandingMissing) as exc:
+        print(f"riskcard ingest: {exc}", file=sys.stderr)
+        return 1
+    except (duckdb.Error, OSError) as exc:  # files committed before the error stay; the next call resumes
+        logging.getLogger(__name__).debug("ingest stopped", exc_info=True)
+        print(f"riskcard ingest: stopped by {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    if args.format == "json":
+        print(to_json(report.to_dict()))
+        return report.exit_code
+    rows = [{"source": name, **asdict(s)} for name, s in report.sources.items()]
+    rows.append({"source": "total", **asdict(report.totals())})
+    print(table(rows, COLUMNS, title=f"ingest {report.run_id} from {report.landing}"))
+    failed = [f for f in report.files if f.status == "failed"]
+    if failed:
+        print()
+        print(table([{"rule": f.rule, "reason": f.reason} for f in failed], ("rule", "reason"), title="failed files"))
+    if report.rows_quarantined:
+        print(f"\n{report.rows_quarantined:,} row(s) quarantined: see raw.quarantine (run_id = '{report.run_id}')")
+    return report.exit_code

@@ -1,0 +1,30 @@
+"""Ingestion: exactly-once micro-batches from the landing logs into DuckDB's raw schema, with quarantine.
+
+``ingest(settings)`` takes every complete file new under ``<landing>/<source>/**``:
+
+- exactly once: a file is identified by the sha256 of its bytes; the manifest ``raw.ingested_files`` records it
+  in the same transaction as its rows, so the same bytes (any name, any time) never load twice;
+- atomic per file: good rows, quarantined rows and the manifest entry commit together or not at all;
+- the contract (``transforms.contract``) is enforced in Polars; a bad row goes to ``raw.quarantine`` with its
+  file, row, column, rule and a readable message; a file that cannot be read is recorded as failed;
+- ``customer_id`` is replaced by its HMAC-SHA256 (``settings.hashing_key()``) before anything is written.
+
+Modules: discover (which files are new), readers (files to Polars), pii (hashing), checks (the contract),
+tables (DDL), manifest (the ledger), load (one file, one transaction), report (the outcome), run (one call),
+batching (batch sizes).
+"""
+
+from transforms.ingest.batching import BatchSizes
+from transforms.ingest.report import FileResult, IngestReport, SourceSummary
+from transforms.ingest.run import LandingMissing, ingest
+from transforms.warehouse import WarehouseBusy
+
+__all__ = [
+    "ingest",
+    "IngestReport",
+    "SourceSummary",
+    "FileResult",
+    "BatchSizes",
+    "LandingMissing",
+    "WarehouseBusy",
+]

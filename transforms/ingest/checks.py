@@ -1,0 +1,471 @@
+"""Contract enforcement on one batch, in Polars: every column typed, every broken rule found, bad rows explained.
+
+Everything here is derived from ``transforms.contract`` (column kinds, enums, lower bounds, order rules, rule
+names); no column name or enum value is written in this module.
+
+A batch arrives as read (text columns as String, typed Parquet columns as their type) with personal columns
+already hashed. It leaves split into good rows, typed for the raw table, and bad rows, one quarantine record each:
+the first broken rule names the column and rule, the message lists every broken rule of the row.
+
+Speed comes from doing the exact work only where it is needed: each column is parsed with a fast expression for
+the common shape (the timestamp format of the column's first value, a plain decimal), and only the rows the fast
+path could not parse go through the general parser; rules are classified and messages written only for bad rows.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import polars as pl
+
+from transforms import contract
+from transforms.contract import Column, Source
+from transforms.ingest.readers import ROW_NUMBER
+
+EXTRA = "_extra"
+UTC = "UTC"
+_MAX_INT_DIGITS = contract.MONEY_PRECISION - contract.MONEY_SCALE
+_MONEY = pl.Decimal(contract.MONEY_PRECISION, contract.MONEY_SCALE)
+_TS = pl.Datetime("us", UTC)
+# ISO 8601 date-time: date, 'T' or a blank, hh:mm[:ss[.fraction]], optional Z or +hh[:mm] offset.
+_ISO = (
+    r"^(?P<date>\d{4}-\d{2}-\d{2})(?P<sep>[Tt ])(?P<hm>\d{2}:\d{2})(?P<sec>:\d{2})?(?P<frac>[.,]\d{1,9})?"
+    r"(?P<blank>\s*)(?P<off>[Zz]|[+-]\d{2}(?::?\d{2})?)?$"
+)
+_ISO_PY = re.compile(_ISO)
+# A plain decimal number: sign, leading zeros, significant integer digits, optional fraction.
+_DECIMAL = r"^[+-]?(?P<lead>0*)(?P<int>\d*)(?:\.(?P<frac>\d*))?$"
+_PLAIN_MONEY = rf"^\d{{1,{_MAX_INT_DIGITS}}}(?:\.\d{{1,{contract.MONEY_SCALE}}})?$"  # the shape nearly all have
+_INTEGER = r"^[+-]?\d+(?:\.0*)?$"
+_TRUE, _FALSE = ("true", "1"), ("false", "0")
+_SHOWN_CHARS = 80  # a value quoted in a message is cut to this length
+_TIMESTAMP_SHAPES = 4  # timestamp shapes per column read by strptime before the general parser takes the rest
+_BAD = "__bad__"
+
+
+@dataclass(frozen=True)
+class CheckedBatch:
+    good: pl.DataFrame  # the contract's columns, typed, in contract order, then _extra and ROW_NUMBER
+    bad: pl.DataFrame  # row_number, column_name, rule, message, raw_record (JSON text)
+
+
+def missing_columns(source: Source, present: Iterable[str]) -> list[str]:
+    """Contract columns absent from the file, in contract order."""
+    have = set(present)
+    return [name for name in source.column_names if name not in have]
+
+
+def check_batch(frame: pl.DataFrame, source: Source, timezone: str, file_label: str) -> CheckedBatch:
+    """Type and check one batch. ``file_label`` (the file's landing path) starts every quarantine message."""
+    for name in missing_columns(source, frame.columns):  # JSON Lines: a key absent from every line of the batch
+        frame = frame.with_columns(pl.lit(None, pl.String).alias(name))
+    frame = frame.with_columns(_prepared(frame.schema[c.name], c) for c in source.columns)
+    names = [c for c in frame.columns if c != ROW_NUMBER]
+    extras = [c for c in names if c not in source.column_names]
+
+    frame, values = _typed_values(frame, source, timezone)
+    frame = frame.hstack(values)
+    frame = frame.with_columns(pl.any_horizontal(f.fill_null(False) for f in _broken_flags(source)).alias(_BAD))
+    extra = (pl.struct(extras).struct.json_encode() if extras else pl.lit(None, pl.String)).alias(EXTRA)
+    good = frame.filter(~pl.col(_BAD)).select(
+        *(pl.col(_value(c.name)).alias(c.name) for c in source.columns), extra, ROW_NUMBER
+    )
+    bad = _explain(frame.filter(pl.col(_BAD)), source, file_label, names)
+    if good.height + bad.height != frame.height:  # rows in = loaded + quarantined, or the batch is not taken
+        raise AssertionError(f"{file_label}: {frame.height} rows checked but {good.height} + {bad.height} kept")
+    return CheckedBatch(good=good, bad=bad)
+
+
+# ---- naming of the working columns ----------------------------------------------------------------------------
+
+
+def _value(name: str) -> str:
+    return f"__value__{name}"
+
+
+def _rule(name: str) -> str:
+    return f"__rule__{name}"
+
+
+def _order(i: int) -> str:
+    return f"__order__{i}"
+
+
+# ---- preparing: native types stay, everything else becomes normalised text -------------------------------------
+
+
+def _native(dtype: pl.DataType, column: Column) -> bool:
+    """A typed (Parquet) column that can be taken without going through text."""
+    kind = column.kind
+    if kind == "timestamp":
+        return isinstance(dtype, pl.Datetime)
+    if kind == "decimal":
+        return (
+            isinstance(dtype, pl.Decimal)
+            and dtype.scale <= contract.MONEY_SCALE
+            and ((dtype.precision or 38) - dtype.scale <= _MAX_INT_DIGITS)
+        )
+    if kind == "int":
+        return dtype.is_integer()
+    if kind == "bool":
+        return dtype == pl.Boolean
+    return False
+
+
+def _prepared(dtype: pl.DataType, column: Column) -> pl.Expr:
+    """The column as the checks read it: native when typed right, else text.
+
+    Identifiers and free text lose surrounding blanks here ('' and blank become null); other text columns are
+    tidied the same way only in the rows their fast parser rejects (see ``_typed_values``), which spares a copy
+    of every value in the common case.
+    """
+    col = pl.col(column.name)
+    if _native(dtype, column):
+        return col
+    if isinstance(dtype, pl.Decimal):  # a finer scale than money: the type's trailing zeros are not digits
+        text = col.cast(pl.String).str.replace(r"(\.\d*?)0+$", "${1}").str.strip_suffix(".")
+    elif dtype == pl.Boolean:
+        text = pl.when(col).then(pl.lit("true")).when(~col).then(pl.lit("false"))
+    elif dtype != pl.String:
+        text = col.cast(pl.String)
+    else:
+        text = col
+    return (_tidy(text) if column.kind == "string" else text).alias(column.name)
+
+
+def _tidy(text: pl.Expr) -> pl.Expr:
+    return text.str.strip_chars().replace("", None)
+
+
+# ---- typed values: fast path for the common shape, the general parser for the rest ----------------------------
+
+
+def _typed_values(frame: pl.DataFrame, source: Source, timezone: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The frame (text tidied where it had to be) and one ``__value__<column>`` per contract column: the stored
+    value, null where absent or unparseable."""
+    schema = frame.schema
+    values = frame.select(_fast_value(frame, schema[c.name], c, timezone).alias(_value(c.name)) for c in source.columns)
+    general = [c for c in source.columns if _has_general_path(schema[c.name], c)]
+    for c in general:
+        if c.kind == "timestamp":  # producers mix a few layouts (local, +08:00, Z): each gets its own fast pass
+            values = _other_timestamp_shapes(frame.get_column(c.name), values, _value(c.name), timezone)
+    if not general:
+        return frame, values
+    leftover = pl.any_horizontal(pl.col(c.name).is_not_null() & values[_value(c.name)].is_null() for c in general)
+    rows = frame.select(leftover).to_series().arg_true()
+    if rows.is_empty():
+        return frame, values
+    tidy = frame.select(_tidy(pl.col(c.name)) for c in general)[rows]
+    slow = tidy.select(_general_value(c, timezone).alias(_value(c.name)) for c in general)
+    frame = frame.with_columns(frame[c.name].scatter(rows, tidy[c.name]) for c in general)
+    values = values.with_columns(values[_value(c.name)].scatter(rows, slow[_value(c.name)]) for c in general)
+    return frame, values
+
+
+def _other_timestamp_shapes(text: pl.Series, values: pl.DataFrame, name: str, timezone: str) -> pl.DataFrame:
+    for _ in range(_TIMESTAMP_SHAPES - 1):
+        rows = (text.is_not_null() & values[name].is_null()).arg_true()
+        if rows.is_empty():
+            break
+        subset = text.gather(rows).to_frame("text")
+        parsed = subset.select(_timestamp_in_shape(pl.col("text"), subset.item(0, 0), timezone)).to_series()
+        if parsed.null_count() == parsed.len():
+            break  # not a layout the fast pass reads: the general parser takes the rest
+        values = values.with_columns(values[name].scatter(rows, parsed))
+    return values
+
+
+def _has_general_path(dtype: pl.DataType, column: Column) -> bool:
+    """Text columns whose fast parser may reject a value the general one (after tidying) accepts."""
+    return column.kind != "string" and not _native(dtype, column)
+
+
+def _fast_value(frame: pl.DataFrame, dtype: pl.DataType, column: Column, timezone: str) -> pl.Expr:
+    col = pl.col(column.name)
+    kind = column.kind
+    native = _native(dtype, column)
+    if kind == "timestamp":
+        if native:
+            if dtype.time_zone is None:  # a naive timestamp is the bank's local time, as in text
+                col = _local_to_utc(col, timezone)
+            return col.dt.convert_time_zone(UTC).cast(_TS)
+        first = frame.get_column(column.name).drop_nulls().head(1).to_list()
+        return _timestamp_in_shape(col, first[0] if first else None, timezone)
+    if kind == "decimal":
+        if native:
+            return col.cast(_MONEY)
+        return pl.when(col.str.contains(_PLAIN_MONEY)).then(col.cast(_MONEY, strict=False))
+    if kind == "int":
+        return col.cast(pl.Int64, strict=False)
+    if kind == "bool":
+        if native:
+            return col
+        return pl.when(col == "true").then(pl.lit(True)).when(col == "false").then(pl.lit(False))
+    if kind == "enum":
+        return pl.when(col.is_in(column.enum)).then(col)
+    return col  # string
+
+
+def _general_value(column: Column, timezone: str) -> pl.Expr:
+    col = pl.col(column.name)
+    kind = column.kind
+    if kind == "timestamp":
+        return _parse_timestamp(col, timezone)
+    if kind == "decimal":
+        shape = _DecimalShape(col)
+        return pl.when(shape.number & shape.fits & shape.exact).then(col.cast(_MONEY, strict=False))
+    if kind == "int":
+        return pl.when(col.str.contains(_INTEGER)).then(col.str.replace(r"\.0*$", "").cast(pl.Int64, strict=False))
+    if kind == "enum":
+        return pl.when(col.is_in(column.enum)).then(col)
+    lower = col.str.to_lowercase()  # bool
+    return pl.when(lower.is_in(_TRUE)).then(pl.lit(True)).when(lower.is_in(_FALSE)).then(pl.lit(False))
+
+
+def _local_to_utc(naive: pl.Expr, timezone: str) -> pl.Expr:
+    """A wall-clock time in the bank's zone as a UTC instant (a time skipped by a DST change is no time: null)."""
+    return naive.dt.replace_time_zone(timezone, ambiguous="earliest", non_existent="null").dt.convert_time_zone(UTC)
+
+
+def _timestamp_in_shape(text: pl.Expr, sample: str | None, timezone: str) -> pl.Expr:
+    """Parse the values laid out exactly like ``sample``; other layouts give null (and go to the next pass).
+
+    The date and time of day are read with a fixed strptime format (fast), the fraction by position and the
+    offset as the constant the sample carries: producers write one or a few layouts, each a quick pass.
+    """
+    match = _ISO_PY.match(sample.strip()) if sample else None
+    if match is None or not match["sec"] or match["blank"]:
+        return pl.lit(None, _TS)
+    fraction, offset = match["frac"] or "", match["off"] or ""
+    digits = max(len(fraction) - 1, 0)
+    minutes = _offset_minutes(offset) if offset else None
+    if digits > 6 or (offset and minutes is None):
+        return pl.lit(None, _TS)
+    same_shape = text.str.len_bytes() == 19 + len(fraction) + len(offset)
+    if fraction:
+        same_shape = same_shape & (text.str.slice(19, 1) == fraction[0])
+    if offset:
+        same_shape = same_shape & (text.str.slice(19 + len(fraction)) == offset)
+    local = text.str.slice(0, 19).str.to_datetime(
+        f"%Y-%m-%d{match['sep']}%H:%M:%S", strict=False, time_unit="us", cache=False
+    )
+    if fraction:
+        fraction_digits = text.str.slice(20, digits)
+        same_shape = same_shape & ~fraction_digits.str.starts_with("+")  # the one non-digit an integer cast takes
+        micros = fraction_digits.cast(pl.UInt32, strict=False).cast(pl.Int64) * 10 ** (6 - digits)
+        local = local + pl.duration(microseconds=micros)
+    if offset:
+        value = (local - pl.duration(minutes=minutes)).dt.replace_time_zone(UTC)
+    else:
+        value = _local_to_utc(local, timezone)
+    return pl.when(same_shape).then(value).cast(_TS)
+
+
+def _offset_minutes(offset: str) -> int | None:
+    """Minutes east of UTC of an ISO 8601 offset (Z, +hh, +hhmm, +hh:mm), None when it is not one."""
+    if offset in ("Z", "z"):
+        return 0
+    digits = offset[1:].replace(":", "", 1)
+    if not (digits.isdigit() and len(digits) in (2, 4)):
+        return None
+    hours, mins = int(digits[:2]), int(digits[2:] or 0)
+    if hours > 23 or mins > 59:
+        return None
+    return (-1 if offset[0] == "-" else 1) * (hours * 60 + mins)
+
+
+def _parse_timestamp(text: pl.Expr, timezone: str) -> pl.Expr:
+    """Any ISO 8601 shape the contract accepts to a UTC instant: with an offset as given, else local time."""
+    parts = text.str.extract_groups(_ISO)
+    field = parts.struct.field
+    local = pl.concat_str(
+        field("date"),
+        pl.lit("T"),
+        field("hm"),
+        field("sec").fill_null(":00"),
+        field("frac").str.replace(",", ".", literal=True).fill_null(""),
+    ).str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", strict=False, time_unit="us", cache=False)
+    off = field("off").str.to_uppercase()
+    hours = off.str.slice(1, 2).cast(pl.Int32, strict=False)
+    minutes = off.str.replace(":", "", literal=True).str.slice(3, 2).cast(pl.Int32, strict=False).fill_null(0)
+    sign = pl.when(off.str.starts_with("-")).then(-1).otherwise(1)
+    offset_minutes = (
+        pl.when(off == "Z").then(0).when((hours <= 23) & (minutes <= 59)).then(sign * (hours * 60 + minutes))
+    )
+    with_offset = (local - pl.duration(minutes=offset_minutes)).dt.replace_time_zone(UTC)
+    return pl.when(off.is_null()).then(_local_to_utc(local, timezone)).otherwise(with_offset).cast(_TS)
+
+
+class _DecimalShape:
+    """What the text of a decimal looks like: a number at all, fits DECIMAL(18,2)'s integer digits, exact scale."""
+
+    def __init__(self, text: pl.Expr):
+        parts = text.str.extract_groups(_DECIMAL)
+        lead = parts.struct.field("lead").str.len_bytes()
+        int_digits = parts.struct.field("int").str.len_bytes()
+        frac_digits = parts.struct.field("frac").str.len_bytes().fill_null(0)
+        self.number = parts.struct.field("int").is_not_null() & (lead + int_digits + frac_digits > 0)
+        self.fits = int_digits <= _MAX_INT_DIGITS
+        self.exact = frac_digits <= contract.MONEY_SCALE
+
+
+# ---- finding bad rows (cheap, every row) -----------------------------------------------------------------------
+
+
+def _broken_flags(source: Source) -> list[pl.Expr]:
+    flags = []
+    for c in source.columns:
+        col, value = pl.col(c.name), pl.col(_value(c.name))
+        flags.append(col.is_not_null() & value.is_null())  # present but not parseable / not allowed
+        if not c.nullable:
+            flags.append(col.is_null())
+        if c.min_value is not None:
+            flags.append(value < c.min_value)
+    for o in source.order_rules:
+        flags.append(pl.col(_value(o.later)) < pl.col(_value(o.earlier)))
+    return flags
+
+
+# ---- explaining bad rows (exact, only the bad ones) ------------------------------------------------------------
+
+
+_QUARANTINE_SCHEMA = {
+    "row_number": pl.Int64,
+    "column_name": pl.String,
+    "rule": pl.String,
+    "message": pl.String,
+    "raw_record": pl.String,
+}
+
+
+def _explain(bad_rows: pl.DataFrame, source: Source, file_label: str, raw_names: list[str]) -> pl.DataFrame:
+    if bad_rows.is_empty():  # the common case: skip building the explanation
+        return pl.DataFrame(schema=_QUARANTINE_SCHEMA)
+    rule_names = [_rule(c.name) for c in source.columns] + [_order(i) for i in range(len(source.order_rules))]
+    return (
+        bad_rows.lazy()
+        .with_columns(_column_rule(bad_rows.schema[c.name], c).alias(_rule(c.name)) for c in source.columns)
+        .with_columns(_order_rule(o).alias(_order(i)) for i, o in enumerate(source.order_rules))
+        .select(
+            pl.col(ROW_NUMBER).alias("row_number"),
+            pl.coalesce(_named_when_broken(source)).alias("column_name"),
+            pl.coalesce(pl.col(r) for r in rule_names).alias("rule"),
+            _message(source, file_label).alias("message"),
+            pl.struct(raw_names).struct.json_encode().alias("raw_record"),
+        )
+        .collect()
+    )
+
+
+def _column_rule(dtype: pl.DataType, column: Column) -> pl.Expr:
+    """The first rule this column's value breaks, or null."""
+    col, value = pl.col(column.name), pl.col(_value(column.name))
+    present = col.is_not_null()
+    rule = pl.when(~present).then(pl.lit(None if column.nullable else contract.RULE_REQUIRED, pl.String))
+    unparsed = present & value.is_null()
+    if column.kind == "decimal" and not _native(dtype, column):
+        shape = _DecimalShape(col)
+        rule = (
+            rule.when(~shape.number | ~shape.fits)
+            .then(pl.lit(contract.RULE_DECIMAL))
+            .when(~shape.exact)
+            .then(pl.lit(contract.RULE_DECIMAL_SCALE))
+        )
+    kind_rule = _KIND_RULE.get(column.kind)
+    if kind_rule:
+        rule = rule.when(unparsed).then(pl.lit(kind_rule))
+    if column.min_value is not None:
+        rule = rule.when(value < column.min_value).then(pl.lit(contract.RULE_NON_NEGATIVE))
+    return rule.otherwise(pl.lit(None, pl.String))
+
+
+_KIND_RULE = {
+    "timestamp": contract.RULE_TIMESTAMP,
+    "enum": contract.RULE_ENUM,
+    "bool": contract.RULE_BOOL,
+    "int": contract.RULE_INTEGER,
+    "decimal": contract.RULE_DECIMAL,
+}
+
+
+def _rules_of(column: Column) -> tuple[str, ...]:
+    """The value rules (besides required) a column of this kind can break."""
+    rules = {
+        "decimal": (contract.RULE_DECIMAL, contract.RULE_DECIMAL_SCALE),
+    }.get(column.kind) or ((_KIND_RULE[column.kind],) if column.kind in _KIND_RULE else ())
+    return rules + ((contract.RULE_NON_NEGATIVE,) if column.min_value is not None else ())
+
+
+def _order_rule(order: contract.OrderRule) -> pl.Expr:
+    later, earlier = pl.col(_value(order.later)), pl.col(_value(order.earlier))
+    return pl.when(later < earlier).then(pl.lit(contract.RULE_TIME_ORDER)).otherwise(pl.lit(None, pl.String))
+
+
+def _named_when_broken(source: Source) -> list[pl.Expr]:
+    names = [pl.when(pl.col(_rule(c.name)).is_not_null()).then(pl.lit(c.name)) for c in source.columns]
+    names += [pl.when(pl.col(_order(i)).is_not_null()).then(pl.lit(o.later)) for i, o in enumerate(source.order_rules)]
+    return names
+
+
+def _shown(name: str) -> pl.Expr:
+    text = pl.col(name).cast(pl.String)
+    cut = (
+        pl.when(text.str.len_chars() > _SHOWN_CHARS)
+        .then(text.str.slice(0, _SHOWN_CHARS) + pl.lit("..."))
+        .otherwise(text)
+    )
+    return pl.lit("'") + cut + pl.lit("'")
+
+
+def _expectation(column: Column, rule: str) -> str:
+    name = column.name
+    return {
+        contract.RULE_TIMESTAMP: f"{name} must be an ISO 8601 timestamp",
+        contract.RULE_ENUM: f"{name} must be one of {', '.join(column.enum)}",
+        contract.RULE_DECIMAL: f"{name} must be a plain decimal number with at most {_MAX_INT_DIGITS} integer digits",
+        contract.RULE_DECIMAL_SCALE: f"{name} must have at most {contract.MONEY_SCALE} decimal places",
+        contract.RULE_NON_NEGATIVE: f"{name} must be >= {column.min_value}",
+        contract.RULE_BOOL: f"{name} must be true/false or 1/0",
+        contract.RULE_INTEGER: f"{name} must be a whole number",
+    }[rule]
+
+
+def _column_fragment(column: Column) -> pl.Expr:
+    rule = pl.col(_rule(column.name))
+    fragment = pl.when(rule == contract.RULE_REQUIRED).then(
+        pl.lit(f"column {column.name} is empty: breaks {contract.RULE_REQUIRED} ({column.name} must have a value)")
+    )
+    for name in _rules_of(column):
+        fragment = fragment.when(rule == name).then(
+            pl.concat_str(
+                pl.lit(f"column {column.name} = "),
+                _shown(column.name),
+                pl.lit(f" breaks {name} ({_expectation(column, name)})"),
+            )
+        )
+    return fragment
+
+
+def _order_fragment(i: int, order: contract.OrderRule) -> pl.Expr:
+    return pl.when(pl.col(_order(i)).is_not_null()).then(
+        pl.concat_str(
+            pl.lit(f"column {order.later} = "),
+            _shown(order.later),
+            pl.lit(f" breaks {contract.RULE_TIME_ORDER} ({order.later} must not be before {order.earlier} = "),
+            _shown(order.earlier),
+            pl.lit(")"),
+        )
+    )
+
+
+def _message(source: Source, file_label: str) -> pl.Expr:
+    fragments = [_column_fragment(c) for c in source.columns]
+    fragments += [_order_fragment(i, o) for i, o in enumerate(source.order_rules)]
+    return pl.concat_str(
+        pl.lit(f"{file_label} row "),
+        pl.col(ROW_NUMBER).cast(pl.String),
+        pl.lit(": "),
+        pl.concat_list(fragments).list.drop_nulls().list.join("; "),
+    )

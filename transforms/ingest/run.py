@@ -1,0 +1,109 @@
+"""One ingest call: one micro-batch of every complete file that is new under the landing root.
+
+The writer lock is held for the whole call (a second ingest waits, then gets WarehouseBusy); each file then
+commits on its own, so an interrupted call keeps the files it finished and the next call resumes with the rest.
+Polars and the loading machinery are imported only when there is a file to load: a call with nothing new (the
+common case of a frequent schedule) needs DuckDB and the file system only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import sys
+import uuid
+from pathlib import Path
+
+from transforms import contract
+from transforms.ingest import manifest
+from transforms.ingest.batching import BatchSizes
+from transforms.ingest.discover import Candidate, find_landed_files, unseen_files
+from transforms.ingest.report import FileResult, IngestReport
+from transforms.ingest.tables import STATUS_LOADED, ensure_tables
+from transforms.progress import Progress
+from transforms.settings import Settings
+from transforms.warehouse import connect, writer_lock
+
+log = logging.getLogger(__name__)
+
+
+class LandingMissing(FileNotFoundError):
+    """The landing root does not exist (a configuration mistake, not an empty batch)."""
+
+
+def new_run_id(now: dt.datetime | None = None) -> str:
+    now = now or dt.datetime.now(dt.UTC)
+    return f"ingest-{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+
+
+def ingest(
+    settings: Settings, landing: Path | None = None, progress: bool = False, *, sizes: BatchSizes | None = None
+) -> IngestReport:
+    """Ingest every complete file new since the last call; see the package docstring for the guarantees."""
+    root = Path(landing or settings.landing).expanduser().absolute()
+    if not root.is_dir():
+        raise LandingMissing(f"the landing folder {root} does not exist (set --landing or RISKCARD_LANDING)")
+    key = settings.hashing_key()  # fails before the lock when no secret is configured
+    started = dt.datetime.now(dt.UTC)
+    report = IngestReport(run_id=new_run_id(started), landing=str(root), started_at=started)
+
+    with writer_lock(settings, what=f"riskcard ingest {report.run_id}"):
+        con = connect(settings)
+        try:
+            # rows carry their file and row number, so DuckDB may write them in any order
+            con.execute("SET preserve_insertion_order = false")
+            ensure_tables(con)
+            known = manifest.read_known(con)
+            todo = _unseen(root, known, report)
+            if todo:
+                _load_all(con, todo, known, report, settings, key, progress, sizes or BatchSizes())
+        finally:
+            con.close()
+
+    report.finished_at = dt.datetime.now(dt.UTC)
+    totals = report.totals()
+    log.info(
+        "ingest %s: %d file(s) new, %d skipped, %d row(s) loaded, %d quarantined, %d file(s) failed",
+        report.run_id, totals.files_new, totals.files_skipped, totals.rows_loaded, totals.rows_quarantined,
+        totals.files_failed,
+    )  # fmt: skip
+    return report
+
+
+def _unseen(root: Path, known: manifest.KnownFiles, report: IngestReport) -> list[Candidate]:
+    """The files to take up, every source in contract order; the others are counted as skipped."""
+    landed = find_landed_files(root)
+    todo: list[Candidate] = []
+    for source in contract.SOURCES:
+        candidates, skipped = unseen_files(landed[source], known)
+        report.sources[source].files_skipped += skipped
+        todo += candidates
+    return todo
+
+
+def _load_all(con, todo: list[Candidate], known, report, settings, key, progress, sizes) -> None:
+    from transforms.ingest.load import LoadContext
+    from transforms.ingest.pii import Pseudonymizer
+
+    say = (lambda line: print(f"  {line}", file=sys.stderr, flush=True)) if progress else None
+    ctx = LoadContext(report.run_id, settings.timezone, Pseudonymizer(key), sizes, on_batch=say)
+    with Progress("ingest", total=len(todo), enabled=progress) as steps:
+        for candidate in todo:
+            steps.step(candidate.file.rel_path)
+            report.add(_take(con, candidate, known, ctx))
+
+
+def _take(con, candidate: Candidate, known: manifest.KnownFiles, ctx) -> FileResult:
+    """Load one unseen file, or record it as a duplicate when its bytes were loaded under another name."""
+    from transforms.ingest.load import load_file
+
+    f, sha = candidate.file, candidate.sha256
+    loaded_as = known.loaded.get(sha)
+    if loaded_as is not None:
+        manifest.record_duplicate(con, f, sha, loaded_as, ctx.run_id, dt.datetime.now(dt.UTC))
+        return FileResult(f.source, f.rel_path, sha, "duplicate", reason=loaded_as)
+    result = load_file(con, f, sha, ctx)
+    if result.status == STATUS_LOADED:
+        known.loaded[sha] = f.rel_path
+    log.debug("%s: %s", f.rel_path, result)
+    return result
