@@ -22,7 +22,13 @@ FILE_FORMATS: dict[str, str] = {
 IN_PROGRESS_SUFFIXES: tuple[str, ...] = (".tmp", ".part", ".partial", ".inprogress", ".crdownload")
 
 SYSTEMS = (
-    "online_banking", "mobile_banking", "payment_gateway", "core_banking", "auth_service", "sms_gateway", "data_center",
+    "online_banking",
+    "mobile_banking",
+    "payment_gateway",
+    "core_banking",
+    "auth_service",
+    "sms_gateway",
+    "data_center",
 )
 
 MONEY_PRECISION = 18
@@ -122,8 +128,15 @@ COMPLAINTS = Source(
         Column("customer_id", "string", personal=True),
         _enum(
             "category",
-            ("unauthorized_txn", "fraud_scam", "privacy_leak", "service_unavailable", "fee_dispute",
-             "operation_error", "other"),
+            (
+                "unauthorized_txn",
+                "fraud_scam",
+                "privacy_leak",
+                "service_unavailable",
+                "fee_dispute",
+                "operation_error",
+                "other",
+            ),
         ),
         _enum("channel", ("branch", "phone", "online", "regulator", "media")),
         Column("txn_id", "string", nullable=True),
@@ -148,8 +161,18 @@ INCIDENTS = Source(
         Column("planned", "bool"),
         _enum(
             "cause",
-            ("hardware", "software_defect", "change_failure", "operator_error", "network", "power", "vendor",
-             "intrusion", "ddos", "malware"),
+            (
+                "hardware",
+                "software_defect",
+                "change_failure",
+                "operator_error",
+                "network",
+                "power",
+                "vendor",
+                "intrusion",
+                "ddos",
+                "malware",
+            ),
         ),
         Column("vendor", "string", nullable=True),
         _enum("severity", ("minor", "major", "critical")),
@@ -233,8 +256,15 @@ RULE_BOOL = "bool"  # not a boolean (true/false, 1/0)
 RULE_INTEGER = "integer"  # not a whole number
 RULE_TIME_ORDER = "time_order"  # an OrderRule broken; the column named is the later one (e.g. detected_at)
 ROW_RULES = (
-    RULE_REQUIRED, RULE_TIMESTAMP, RULE_ENUM, RULE_DECIMAL, RULE_DECIMAL_SCALE, RULE_NON_NEGATIVE, RULE_BOOL,
-    RULE_INTEGER, RULE_TIME_ORDER,
+    RULE_REQUIRED,
+    RULE_TIMESTAMP,
+    RULE_ENUM,
+    RULE_DECIMAL,
+    RULE_DECIMAL_SCALE,
+    RULE_NON_NEGATIVE,
+    RULE_BOOL,
+    RULE_INTEGER,
+    RULE_TIME_ORDER,
 )
 # file-level failures (the whole file is refused, recorded in the manifest and in quarantine with no row number)
 FILE_UNKNOWN_EXTENSION = "unknown_extension"

@@ -58,10 +58,12 @@ def table(rows: Iterable[Mapping[str, Any]], columns: Sequence[str] | None = Non
     lines = []
     if title:
         lines.append(title)
-    lines.append("  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip())
+    lines.append("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
     lines.append("  ".join("-" * w for w in widths))
     for row in cells:
-        lines.append("  ".join(v.rjust(w) if _numeric(v) else v.ljust(w) for v, w in zip(row, widths)).rstrip())
+        lines.append(
+            "  ".join(v.rjust(w) if _numeric(v) else v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip()
+        )
     if not rows:
         lines.append("(no rows)")
     return "\n".join(lines)
@@ -83,5 +85,13 @@ def to_csv(rows: Iterable[Mapping[str, Any]], columns: Sequence[str] | None = No
     writer = csv.DictWriter(buf, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: ("" if row.get(k) is None else json_default(row[k]) if not isinstance(row.get(k), (str, int, float)) else row[k]) for k in columns})
+        writer.writerow({k: _csv_cell(row.get(k)) for k in columns})
     return buf.getvalue()
+
+
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, (str, int, float)):
+        return value
+    return json_default(value)

@@ -15,7 +15,7 @@ class Progress:
         self.enabled = enabled
         self.started = time.monotonic()
 
-    def __enter__(self) -> "Progress":
+    def __enter__(self) -> Progress:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -124,9 +124,7 @@ class Settings:
         if self.secret_key:
             return self.secret_key.encode()
         if self.demo:
-            warnings.warn(
-                "RISKCARD_SECRET_KEY is not set: using the public demo key (demo mode only)", stacklevel=2
-            )
+            warnings.warn("RISKCARD_SECRET_KEY is not set: using the public demo key (demo mode only)", stacklevel=2)
             return DEMO_SECRET_KEY.encode()
         raise SettingsError(
             "RISKCARD_SECRET_KEY is not set. Set it (env or riskcard.toml secret_key) to hash customer ids; "
@@ -232,9 +230,7 @@ def _validate(s: Settings) -> Settings:
     return s
 
 
-def load_settings(
-    env: dict[str, str] | None = None, config_file: Path | None = None, **overrides: Any
-) -> Settings:
+def load_settings(env: dict[str, str] | None = None, config_file: Path | None = None, **overrides: Any) -> Settings:
     """Build the effective settings: defaults < riskcard.toml < RISKCARD_* environment < overrides."""
     env = dict(os.environ if env is None else env)
     hints = get_type_hints(Settings)
@@ -267,11 +263,13 @@ def load_settings(
             values[key] = _coerce(key, hints[key], value, "argument")
 
     settings = Settings(**values)
-    return _validate(settings.replace(
-        warehouse=settings.warehouse.expanduser().absolute(),
-        landing=settings.landing.expanduser().absolute(),
-        project_dir=settings.project_dir.expanduser().absolute(),
-    ))
+    return _validate(
+        settings.replace(
+            warehouse=settings.warehouse.expanduser().absolute(),
+            landing=settings.landing.expanduser().absolute(),
+            project_dir=settings.project_dir.expanduser().absolute(),
+        )
+    )
 
 
 __all__ = ["Settings", "SettingsError", "load_settings", "DEMO_SECRET_KEY", "PROJECT_DIR"]
