@@ -557,7 +557,8 @@ def analyse_experts(
     experts = tuple(analyse(m, method, ri) for m in matrices)
     aggregation = f"AIJ: cell-wise geometric mean of {len(matrices)} expert matrices"
     unusable = [e.name for e in experts if e.weights is None]
-    if unusable:
+
+    def not_aggregated(defect: Defect) -> AhpResult:
         return AhpResult(
             name=name,
             method=method,
@@ -570,25 +571,17 @@ def analyse_experts(
             cr=None,
             experts=experts,
             aggregation=aggregation,
-            defects=(Defect(EXPERTS, f"{name}: cannot aggregate, unusable expert matrix: {', '.join(unusable)}"),),
+            defects=(defect,),
+        )
+
+    if unusable:
+        return not_aggregated(
+            Defect(EXPERTS, f"{name}: cannot aggregate, unusable expert matrix: {', '.join(unusable)}")
         )
     try:
         aggregate = aggregate_aij(list(matrices), name)
     except MatrixError as exc:
-        return AhpResult(
-            name=name,
-            method=method,
-            labels=matrices[0].labels,
-            weights=None,
-            lambda_max=None,
-            principal_eigenvalue=None,
-            ci=None,
-            ri=None,
-            cr=None,
-            experts=experts,
-            aggregation=aggregation,
-            defects=(Defect(LABELS, str(exc)),),
-        )
+        return not_aggregated(Defect(LABELS, str(exc)))
     result = analyse(aggregate, method, ri)
     return dataclasses.replace(result, experts=experts, aggregation=aggregation)
 

@@ -13,16 +13,7 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
-INDICATOR_COLUMNS = (
-    "indicator_id",
-    "criterion_id",
-    "value",
-    "numerator",
-    "denominator",
-    "sample_size",
-    "level",
-    "status",
-)
+from transforms.indicators import INDICATOR_KEYS as INDICATOR_COLUMNS  # one definition of an indicator row
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
