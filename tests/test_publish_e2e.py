@@ -18,14 +18,13 @@ import duckdb
 import pytest
 
 from tests.test_alerts import smtp_server, webhook  # noqa: F401 - fixtures (real servers on 127.0.0.1)
+from transforms import build as build_mod
+from transforms import generate as generate_mod
+from transforms import ingest as ingest_mod
 from transforms.cli import main
 from transforms.publish import PublishBlocked, publish
 from transforms.settings import load_settings
 from transforms.snapshots import DATA_FILE, snapshot_dir, verify_snapshot
-
-generate_mod = pytest.importorskip("transforms.generate", reason="the generator (issue 2) is not there yet")
-ingest_mod = pytest.importorskip("transforms.ingest", reason="ingestion (issue 3) is not there yet")
-build_mod = pytest.importorskip("transforms.build", reason="the dbt build (issue 4) is not there yet")
 
 pytestmark = pytest.mark.slow
 

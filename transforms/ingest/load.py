@@ -134,7 +134,7 @@ def _insert_good(
     if not good.num_rows:
         return
     columns = ", ".join(contract.CONTRACT[f.source].column_names)
-    con.register("__ingest_good", good)
+    con.register("__ingest_good", _stream(good))
     try:
         con.execute(
             f"INSERT INTO {SCHEMA}.{f.source} SELECT {columns}, {EXTRA}, ? AS _file_sha256, ? AS _file_path, "
@@ -151,7 +151,7 @@ def _insert_bad(
 ) -> None:
     if not bad.num_rows:
         return
-    con.register("__ingest_bad", bad)
+    con.register("__ingest_bad", _stream(bad))
     try:
         con.execute(
             f"INSERT INTO {QUARANTINE} SELECT ?, ?, ?, row_number, column_name, rule, message, raw_record, ?, ? "
@@ -160,6 +160,12 @@ def _insert_bad(
         )
     finally:
         con.unregister("__ingest_bad")
+
+
+def _stream(table: pa.Table) -> pa.RecordBatchReader:
+    """The table as a one-pass stream: DuckDB consumes it directly, about twice as fast as a scan of the table
+    (which goes through a pyarrow dataset scanner and holds the GIL throughout)."""
+    return pa.RecordBatchReader.from_batches(table.schema, table.to_batches())
 
 
 def _record_failure(
