@@ -9,6 +9,9 @@ import re
 from pathlib import Path
 
 import polars as pl
+from hypothesis import given
+from hypothesis import settings as settings_
+from hypothesis import strategies as st
 
 from tests.conftest import TEST_SECRET
 from tests.test_ingest_support import good_row, quarantine, query, write_csv, write_jsonl, write_parquet
@@ -104,3 +107,17 @@ def test_nested_values_of_a_personal_column_are_hashed_as_json_text(settings):
     assert query(settings, "SELECT customer_id FROM raw.transactions") == [(_hmac('["RAWCUST","NESTED"]'),)]
     assert raw_ids_found(settings.warehouse) == set()
     assert contract.TRANSACTIONS.column("customer_id").personal
+
+
+@settings_(max_examples=200, deadline=None)
+@given(key=st.binary(min_size=1, max_size=130), values=st.lists(st.one_of(st.none(), st.text()), max_size=30))
+def test_pseudonymizer_equals_hmac_for_any_unicode_text(key, values):
+    """UTF-8 bytes in, digests hex-encoded by Polars out: the same text as hmac.new(...).hexdigest()."""
+    series = pl.Series("customer_id", values, dtype=pl.String)
+    hashed = Pseudonymizer(key).hash_series(series)
+    stripped = series.str.strip_chars().to_list()  # what counts as blank is Polars' (Unicode White_Space) rule
+    expected = [hmac.new(key, v.encode(), hashlib.sha256).hexdigest() if v else None for v in stripped]
+    assert hashed.to_list() == expected
+    for v in values:
+        if v is not None:
+            assert Pseudonymizer(key).hash_text(v) == hmac.new(key, v.encode(), hashlib.sha256).hexdigest()

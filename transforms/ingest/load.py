@@ -21,6 +21,7 @@ from transforms.ingest.batching import BatchSizes
 from transforms.ingest.checks import EXTRA, check_batch, missing_columns
 from transforms.ingest.discover import LandedFile
 from transforms.ingest.pii import Pseudonymizer
+from transforms.ingest.prefetch import prefetched
 from transforms.ingest.readers import ROW_NUMBER, UnreadableFile, read_batches
 from transforms.ingest.report import FileResult
 from transforms.ingest.tables import QUARANTINE, SCHEMA, STATUS_FAILED, STATUS_LOADED
@@ -83,7 +84,7 @@ def _load_rows(
 ) -> tuple[int, int, int]:
     seen: set[str] = set()
     rows_in = loaded = quarantined = 0
-    for ready in _checked_batches(f, ctx):
+    for ready in prefetched(_checked_batches(f, ctx)):  # the next batch is prepared while this one is inserted
         seen.update(ready.columns)
         _insert_good(con, f, ready.good, sha256, seq, at, ctx.run_id)
         _insert_bad(con, f, ready.bad, sha256, at, ctx.run_id)
