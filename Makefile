@@ -1,5 +1,6 @@
 # riskcard: every target creates the virtual environment itself when it is missing.
 # Only Python 3.11 is needed on the machine; uv is installed with pip when it is not there.
+# `python -m uv pip install` targets the interpreter that ran it unless told otherwise: always pass --python.
 
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV   := .venv
@@ -13,8 +14,8 @@ $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"riskcard needs Python 3.11, found {sys.version.split()[0]} (set PYTHON=...)"'
 	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
 	@test -x $(BIN)/python || $(UV) venv --quiet --python $(PYTHON) $(VENV)
-	VIRTUAL_ENV=$(VENV) $(UV) pip install --quiet --require-hashes -r requirements.lock
-	VIRTUAL_ENV=$(VENV) $(UV) pip install --quiet --no-deps -e .
+	$(UV) pip install --quiet --python $(BIN)/python --require-hashes -r requirements.lock
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
 	@touch $(STAMP)
 
 setup: $(STAMP)  ## create .venv with exactly the locked dependencies
