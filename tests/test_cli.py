@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -23,7 +23,9 @@ def test_every_subcommand_has_help(command, capsys):
 
 
 def test_console_script_runs():
-    exe = shutil.which("riskcard") or str(__import__("pathlib").Path(sys.executable).parent / "riskcard")
+    # the script installed beside this interpreter (the project's .venv), never another one found on PATH
+    exe = Path(sys.executable).parent / "riskcard"
+    assert exe.exists(), f"the `riskcard` console script is not installed in {exe.parent}"
     done = subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     for command in COMMANDS:
