@@ -14,7 +14,16 @@ import pytest
 
 from tests.conftest import TEST_SECRET
 from tests.test_ingest_pii import raw_ids_found
-from tests.test_ingest_support import GOOD, good_row, manifest, query, table_counts, write_csv, write_jsonl
+from tests.test_ingest_support import (
+    GOOD,
+    good_row,
+    manifest,
+    query,
+    run_ingest_cli,
+    table_counts,
+    write_csv,
+    write_jsonl,
+)
 from transforms import contract
 from transforms.ingest import WarehouseBusy, ingest
 from transforms.settings import PROJECT_DIR
@@ -163,26 +172,7 @@ def test_a_held_writer_lock_makes_ingest_wait_then_fail_clearly(settings):
         with pytest.raises(WarehouseBusy, match="being written by another process"):
             ingest(impatient)
         assert time.monotonic() - started >= 0.5
-        env = {k: v for k, v in os.environ.items() if not k.startswith("RISKCARD_")}
-        env |= {"RISKCARD_SECRET_KEY": TEST_SECRET, "RISKCARD_LOCK_TIMEOUT_SECONDS": "0.5"}
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "transforms.cli",
-                "ingest",
-                "--warehouse",
-                str(settings.warehouse),
-                "--landing",
-                str(settings.landing),
-            ],
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=PROJECT_DIR,
-            timeout=60,
-            check=False,
-        )
+        done = run_ingest_cli(settings, lock_timeout_seconds=0.5)
         assert done.returncode == 1
         assert "being written by another process" in done.stderr and "a test holding the lock" in done.stderr
     assert ingest(settings).rows_loaded == 1  # once the lock is free

@@ -6,13 +6,19 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 
-from tests.conftest import TEST_SECRET
-from tests.test_ingest_support import good_row, manifest, query, table_counts, write_csv, write_jsonl, write_parquet
+from tests.test_ingest_support import (
+    good_row,
+    manifest,
+    query,
+    run_ingest_cli,
+    table_counts,
+    write_csv,
+    write_jsonl,
+    write_parquet,
+)
 from transforms import contract
 from transforms.ingest import discover, ingest
-from transforms.settings import PROJECT_DIR
 
 
 def _land_day(settings, day: str, n: int = 5) -> None:
@@ -134,27 +140,7 @@ def test_mixed_formats_of_one_source(settings):
 
 
 def _cli(settings, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RISKCARD_")}
-    env |= {"RISKCARD_SECRET_KEY": TEST_SECRET, "RISKCARD_LOCK_TIMEOUT_SECONDS": "1"}
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "transforms.cli",
-            "ingest",
-            "--warehouse",
-            str(settings.warehouse),
-            "--landing",
-            str(settings.landing),
-            *args,
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=PROJECT_DIR,
-        timeout=120,
-        check=False,
-    )
+    return run_ingest_cli(settings, *args, lock_timeout_seconds=1)
 
 
 def test_cli_summary_json_and_exit_codes(settings):

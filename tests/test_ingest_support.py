@@ -9,12 +9,17 @@ import csv
 import gzip
 import io
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
+from tests.conftest import TEST_SECRET
 from transforms import contract
+from transforms.settings import PROJECT_DIR
 
 # one valid record per source, as text (timestamps with and without offsets, booleans in several spellings)
 GOOD = {
@@ -189,3 +194,12 @@ def manifest(settings) -> dict[str, dict]:
 
 def table_counts(settings) -> dict[str, int]:
     return {s: query(settings, f"SELECT count(*) FROM raw.{s}")[0][0] for s in contract.SOURCES}
+
+
+def run_ingest_cli(settings, *args: str, lock_timeout_seconds: float = 1) -> subprocess.CompletedProcess:
+    """`riskcard ingest` in a child process against this test's warehouse and landing folder."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RISKCARD_")}
+    env |= {"RISKCARD_SECRET_KEY": TEST_SECRET, "RISKCARD_LOCK_TIMEOUT_SECONDS": str(lock_timeout_seconds)}
+    command = [sys.executable, "-m", "transforms.cli", "ingest"]
+    command += ["--warehouse", str(settings.warehouse), "--landing", str(settings.landing), *args]
+    return subprocess.run(command, capture_output=True, text=True, env=env, cwd=PROJECT_DIR, timeout=120, check=False)

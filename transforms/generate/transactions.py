@@ -229,7 +229,11 @@ class TransactionSimulator:
         return status, reason
 
     def _fraud_first(self, d: int, lo: int, hi: int) -> pl.DataFrame:
-        rows = self.fraud.slice(lo, hi - lo)
+        return self._fraud_rows(pl.Series(np.arange(lo, hi), dtype=pl.Int64), confirmed=False)
+
+    def _fraud_rows(self, index: pl.Series, confirmed: bool, **extra: pl.Expr | pl.Series | str) -> pl.DataFrame:
+        """The fraud transactions at ``index`` as records (first version, or the confirmation update)."""
+        rows = self.fraud[index] if index.len() else self.fraud.clear()
         return rows.select(
             "event_at",
             _customer="customer",
@@ -241,9 +245,10 @@ class TransactionSimulator:
             auth_method="auth_method",
             new_device="new_device",
             risk_flag="risk_flag",
-            _fraud=pl.int_range(lo, hi, dtype=pl.Int64) if hi > lo else pl.lit(None, pl.Int64),
-            customer_id=self.pool.ids.gather(rows["customer"]) if hi > lo else pl.lit(None, pl.String),
-            fraud_confirmed=pl.lit(False),
+            _fraud=index if index.len() else pl.lit(None, pl.Int64),
+            customer_id=self.pool.ids.gather(rows["customer"]) if index.len() else pl.lit(None, pl.String),
+            fraud_confirmed=pl.lit(confirmed),
+            **extra,
         )
 
     # ---- updates of earlier transactions ---------------------------------------------------------------------
@@ -266,23 +271,10 @@ class TransactionSimulator:
     def _confirmations(self, d: int) -> pl.DataFrame:
         """Fraud confirmed today: the full record again with ``fraud_confirmed`` true and a later updated_at."""
         index = self.confirm_on.get(d, np.zeros(0, dtype=np.int64))
-        rows = self.fraud[pl.Series(index, dtype=pl.Int64)] if index.size else self.fraud.clear()
-        ids = [self.fraud_txn_id[i] for i in index]
-        return rows.select(
-            "event_at",
-            _customer="customer",
-            channel="channel",
-            txn_type="txn_type",
-            amount="amount",
-            status="status",
-            failure_reason="failure_reason",
-            auth_method="auth_method",
-            new_device="new_device",
-            risk_flag="risk_flag",
-            _fraud=pl.Series(index, dtype=pl.Int64),
-            customer_id=self.pool.ids.gather(rows["customer"]) if index.size else pl.lit(None, pl.String),
-            fraud_confirmed=pl.lit(True),
-            txn_id=pl.Series(ids, dtype=pl.String),
+        return self._fraud_rows(
+            pl.Series(index, dtype=pl.Int64),
+            confirmed=True,
+            txn_id=pl.Series([self.fraud_txn_id[i] for i in index], dtype=pl.String),
             updated_at="confirmed_at",
             _first=pl.lit(False),
         )
