@@ -176,3 +176,38 @@ def test_a_held_writer_lock_makes_ingest_wait_then_fail_clearly(settings):
         assert done.returncode == 1
         assert "being written by another process" in done.stderr and "a test holding the lock" in done.stderr
     assert ingest(settings).rows_loaded == 1  # once the lock is free
+
+
+def test_an_error_while_inserting_stops_the_reader_and_keeps_the_files_already_committed(settings, monkeypatch):
+    """The reader thread runs ahead into the next file; a database error in the middle of a file rolls that file
+    back, stops the reader (no thread left behind) and leaves the earlier files committed."""
+    import threading
+
+    from transforms.ingest import load
+
+    for day in ("01", "02", "03"):
+        write_csv(
+            settings.landing / "transactions" / f"2024-01-{day}.csv",
+            [good_row("transactions", 100 * int(day) + i) for i in range(20)],
+        )
+    real, calls = load._insert_good, []
+
+    def failing_on_the_second_file(con, f, good, *args):
+        calls.append(f.rel_path)
+        if f.rel_path.endswith("02.csv") and calls.count(f.rel_path) == 2:
+            raise RuntimeError("disk full (simulated)")
+        real(con, f, good, *args)
+
+    monkeypatch.setattr(load, "_insert_good", failing_on_the_second_file)
+    from transforms.ingest import BatchSizes
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        ingest(settings, sizes=BatchSizes(rows=8))
+
+    assert not [t for t in threading.enumerate() if t.name == "ingest-prefetch"]
+    assert set(manifest(settings)) == {"transactions/2024-01-01.csv"}
+    assert query(settings, "SELECT DISTINCT _file_path FROM raw.transactions") == [("transactions/2024-01-01.csv",)]
+    monkeypatch.setattr(load, "_insert_good", real)
+    report = ingest(settings)  # the next call takes up the rest
+    assert [f.path for f in report.files] == ["transactions/2024-01-02.csv", "transactions/2024-01-03.csv"]
+    assert table_counts(settings)["transactions"] == 60

@@ -170,3 +170,36 @@ def test_cli_exits_1_with_a_clear_message_when_the_landing_folder_is_missing(set
     done = _cli(settings)
     assert done.returncode == 1
     assert "landing folder" in done.stderr and "does not exist" in done.stderr
+
+
+def test_a_copy_of_bytes_loaded_in_an_earlier_call_is_not_even_read(settings, monkeypatch):
+    from transforms.ingest import load
+
+    _land_day(settings, "2024-01-01")
+    ingest(settings)
+    original = settings.landing / "backups" / "2024-01-01" / "backups_2024-01-01.csv"
+    shutil.copy(original, settings.landing / "backups" / "again.csv")
+    read = []
+    real = load.read_batches
+    monkeypatch.setattr(load, "read_batches", lambda path, *a, **k: read.append(path.name) or real(path, *a, **k))
+
+    report = ingest(settings)
+
+    assert read == [] and [f.status for f in report.files] == ["duplicate"]
+
+
+def test_a_file_removed_after_the_listing_is_skipped_and_the_rest_load(settings, monkeypatch):
+    _land_day(settings, "2024-01-01")
+    doomed = settings.landing / "complaints" / "2024-01-01" / "complaints_2024-01-01.csv"
+    real = discover.sha256_of
+
+    def vanishing(path):
+        if path == doomed:
+            path.unlink()
+        return real(path)
+
+    monkeypatch.setattr(discover, "sha256_of", vanishing)
+    report = ingest(settings)
+    assert "complaints/2024-01-01/complaints_2024-01-01.csv" not in manifest(settings)
+    assert table_counts(settings) == {s: (0 if s == "complaints" else 5) for s in contract.SOURCES}
+    assert report.exit_code == 0

@@ -2,7 +2,8 @@
 
 A file counts as already ingested when its path, size and modification time match a manifest entry (files are
 immutable by contract, so this needs no hashing: a no-op call over thousands of files stays fast), or when its
-sha256 equals that of a loaded file (the same bytes under another name). Only the remaining files are hashed.
+sha256 equals that of a loaded file (the same bytes under another name). Only the remaining files are hashed,
+and only when they come up for loading (``load.load_files`` hashes the next file while this one is inserted).
 """
 
 from __future__ import annotations
@@ -43,12 +44,6 @@ class KnownFiles:
         return (f.rel_path, f.size_bytes, f.mtime_ns) in self.stats
 
 
-@dataclass(frozen=True)
-class Candidate:
-    file: LandedFile
-    sha256: str
-
-
 def find_landed_files(landing: Path, sources: tuple[str, ...] = contract.SOURCES) -> dict[str, list[LandedFile]]:
     """Complete files per source, in path order (date folders sort chronologically)."""
     found: dict[str, list[LandedFile]] = {}
@@ -84,20 +79,11 @@ def sha256_of(path: Path) -> str:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
-def unseen_files(files: list[LandedFile], known: KnownFiles) -> tuple[list[Candidate], int]:
-    """The files the manifest has not seen at this path, size and time (hashed), and how many it has.
+def unseen_files(files: list[LandedFile], known: KnownFiles) -> tuple[list[LandedFile], int]:
+    """The files the manifest has not seen at this path, size and time, and how many it has.
 
     Whether an unseen file's bytes were already loaded is decided when it comes up for loading (``known.loaded``
     grows as the call loads files, so two new copies of the same bytes load once).
     """
-    candidates: list[Candidate] = []
-    skipped = 0
-    for f in files:
-        if known.seen(f):
-            skipped += 1
-            continue
-        try:
-            candidates.append(Candidate(f, sha256_of(f.path)))
-        except FileNotFoundError:  # removed since the listing: nothing to ingest, nothing to record
-            log.warning("%s disappeared before it could be read; skipped", f.rel_path)
-    return candidates, skipped
+    unseen = [f for f in files if not known.seen(f)]
+    return unseen, len(files) - len(unseen)

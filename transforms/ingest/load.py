@@ -1,30 +1,38 @@
-"""Loading one file in one DuckDB transaction: its good rows, its quarantined rows and its manifest entry.
+"""Loading files, each in one DuckDB transaction: its good rows, its quarantined rows and its manifest entry.
 
-The file is streamed batch by batch inside the transaction (memory stays bounded; DuckDB writes large appends to
+A file is streamed batch by batch inside its transaction (memory stays bounded; DuckDB writes large appends to
 the database file before commit), and either everything commits or nothing does: a process killed half-way
 leaves the warehouse as if the file had not been started, and the next call takes it up again.
+
+Reading, hashing and checking run one batch ahead of the inserts, in a background thread that goes on into the
+next file while the last batch of the current one is inserted (``load_files``): DuckDB never waits for the
+first batch of a file. The background thread never touches the database.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import duckdb
+import polars as pl
 import pyarrow as pa
 
 from transforms import contract
-from transforms.ingest import manifest
+from transforms.ingest import discover, manifest
 from transforms.ingest.batching import BatchSizes
 from transforms.ingest.checks import EXTRA, check_batch, missing_columns
-from transforms.ingest.discover import LandedFile
+from transforms.ingest.discover import KnownFiles, LandedFile
 from transforms.ingest.pii import Pseudonymizer
 from transforms.ingest.prefetch import prefetched
 from transforms.ingest.readers import ROW_NUMBER, UnreadableFile, read_batches
 from transforms.ingest.report import FileResult
 from transforms.ingest.tables import QUARANTINE, SCHEMA, STATUS_FAILED, STATUS_LOADED
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -36,17 +44,72 @@ class LoadContext:
     on_batch: Callable[[str], None] | None = None  # progress lines
 
 
-def load_file(con: duckdb.DuckDBPyConnection, f: LandedFile, sha256: str, ctx: LoadContext) -> FileResult:
-    """Ingest one new file; a file that cannot be read is recorded as failed (its own transaction)."""
-    if f.format is None:
-        accepted = ", ".join(contract.FILE_FORMATS)
-        detail = f"unknown file type (accepted endings: {accepted}); the file is left in place"
-        return _record_failure(con, f, sha256, UnreadableFile(detail, contract.FILE_UNKNOWN_EXTENSION), ctx)
+def load_files(
+    con: duckdb.DuckDBPyConnection,
+    files: list[LandedFile],
+    known: KnownFiles,
+    ctx: LoadContext,
+    on_file: Callable[[str], None] | None = None,
+) -> Iterator[FileResult]:
+    """Take up the new files in order: load each (its own transaction), or record it as failed, or as a duplicate
+    when its bytes were loaded under another name (in an earlier call, or earlier in this one).
+
+    A background thread hashes each file and reads, hashes and checks its batches one step ahead of the inserts,
+    going on into the next file while the last batch of this one is inserted. It skips reading a file whose bytes
+    it already knows to be loaded; the decision that counts is taken here, in the database's thread.
+    """
+    events = prefetched(_file_events(files, known, ctx))
+    try:
+        for f in files:
+            start = next(events)
+            assert isinstance(start, _Start), start  # one _Start per file, in order
+            if on_file:
+                on_file(f.rel_path)
+            batches = _this_file(events)
+            if start.sha256 is None:  # removed since the listing: nothing to ingest, nothing to record
+                _drain(batches)
+                log.warning("%s disappeared before it could be read; skipped", f.rel_path)
+                continue
+            sha = start.sha256
+            if f.format is None:
+                _drain(batches)
+                accepted = ", ".join(contract.FILE_FORMATS)
+                detail = f"unknown file type (accepted endings: {accepted}); the file is left in place"
+                yield _record_failure(con, f, sha, UnreadableFile(detail, contract.FILE_UNKNOWN_EXTENSION), ctx)
+                continue
+            loaded_as = known.loaded.get(sha)
+            if loaded_as is not None:  # the same bytes were loaded under another name
+                _drain(batches)  # (read ahead only when the earlier copy was loaded in this call)
+                manifest.record_duplicate(con, f, sha, loaded_as, ctx.run_id, dt.datetime.now(dt.UTC))
+                yield FileResult(f.source, f.rel_path, sha, "duplicate", reason=loaded_as)
+                continue
+            result = load_file(con, f, sha, ctx, batches)
+            if result.status == STATUS_LOADED:
+                known.loaded[sha] = f.rel_path
+            yield result
+    finally:
+        events.close()  # stops the reader thread when a load fails half-way
+
+
+def load_file(
+    con: duckdb.DuckDBPyConnection,
+    f: LandedFile,
+    sha256: str,
+    ctx: LoadContext,
+    batches: Iterator[_Ready] | None = None,
+) -> FileResult:
+    """Ingest one new file; a file that cannot be read is recorded as failed (its own transaction).
+
+    ``batches`` are the file's checked batches when they are already being prepared (``load_files``); without
+    them the file is read here, one batch ahead of the inserts.
+    """
     at = dt.datetime.now(dt.UTC)
+    if batches is None:
+        batches = prefetched(_checked_batches(f, ctx))
     con.execute("BEGIN TRANSACTION")
     try:
         seq = manifest.next_ingest_seq(con)
-        rows_in, loaded, quarantined = _load_rows(con, f, sha256, seq, at, ctx)
+        rows_in, loaded, quarantined = _load_rows(con, f, batches, sha256, seq, at, ctx)
         manifest.record_file(
             con,
             f,
@@ -75,22 +138,83 @@ class _Ready:
     """One checked batch, as Arrow tables for DuckDB to insert."""
 
     columns: list[str]  # the file's columns as read
-    good: pa.Table
-    bad: pa.Table
+    good: pl.DataFrame
+    bad: pl.DataFrame
+
+
+@dataclass(frozen=True)
+class _Start:
+    """A file comes up: the sha256 of its bytes (None when it has disappeared since the listing)."""
+
+    sha256: str | None
+
+
+@dataclass(frozen=True)
+class _End:
+    """The end of a file's batches; ``error`` when it turned out to be unreadable."""
+
+    error: UnreadableFile | None = None
+
+
+def _file_events(files: list[LandedFile], known: KnownFiles, ctx: LoadContext) -> Iterator[_Start | _Ready | _End]:
+    """For every file a _Start with its sha256, its checked batches, an _End (the reader side of load_files).
+
+    Files that will not be loaded (unknown ending, bytes already loaded) get no batches; ``known.loaded`` is only
+    read here, and a copy whose original is still being loaded is read anyway (and drained by the consumer).
+    """
+    for f in files:
+        try:
+            sha = discover.sha256_of(f.path)
+        except FileNotFoundError:
+            yield _Start(None)
+            yield _End()
+            continue
+        yield _Start(sha)
+        if f.format is None or sha in known.loaded:
+            yield _End()
+            continue
+        try:
+            yield from _checked_batches(f, ctx)
+        except UnreadableFile as exc:
+            yield _End(exc)
+        else:
+            yield _End()
+
+
+def _this_file(events: Iterator[_Ready | _End]) -> Iterator[_Ready]:
+    """The current file's batches out of the shared stream; its read error is raised after its last batch."""
+    for item in events:
+        if isinstance(item, _End):
+            if item.error is not None:
+                raise item.error
+            return
+        yield item
+
+
+def _drain(batches: Iterator[_Ready]) -> None:
+    with contextlib.suppress(UnreadableFile):
+        for _ in batches:
+            pass
 
 
 def _load_rows(
-    con: duckdb.DuckDBPyConnection, f: LandedFile, sha256: str, seq: int, at: dt.datetime, ctx: LoadContext
+    con: duckdb.DuckDBPyConnection,
+    f: LandedFile,
+    batches: Iterator[_Ready],
+    sha256: str,
+    seq: int,
+    at: dt.datetime,
+    ctx: LoadContext,
 ) -> tuple[int, int, int]:
     seen: set[str] = set()
     rows_in = loaded = quarantined = 0
-    for ready in prefetched(_checked_batches(f, ctx)):  # the next batch is prepared while this one is inserted
+    for ready in batches:
         seen.update(ready.columns)
         _insert_good(con, f, ready.good, sha256, seq, at, ctx.run_id)
         _insert_bad(con, f, ready.bad, sha256, at, ctx.run_id)
-        rows_in += ready.good.num_rows + ready.bad.num_rows
-        loaded += ready.good.num_rows
-        quarantined += ready.bad.num_rows
+        rows_in += ready.good.height + ready.bad.height
+        loaded += ready.good.height
+        quarantined += ready.bad.height
         if ctx.on_batch:
             ctx.on_batch(f"{f.rel_path}: {rows_in:,} rows read, {loaded:,} loaded, {quarantined:,} quarantined")
     if rows_in and f.format == "jsonl":  # JSON Lines has no header: its columns are the keys of any line
@@ -108,9 +232,9 @@ def _checked_batches(f: LandedFile, ctx: LoadContext) -> Iterator[_Ready]:
             _require_columns(f.source, columns)
         if batch.is_empty():
             continue
-        batch = batch.with_columns(ctx.pseudonymizer.hash_series(batch[c]) for c in personal if c in batch.columns)
+        batch = batch.with_columns(ctx.pseudonymizer.expr(c) for c in personal if c in batch.columns)
         checked = check_batch(batch, source, ctx.timezone, f.rel_path)
-        yield _Ready(columns, checked.good.to_arrow(), checked.bad.to_arrow())
+        yield _Ready(columns, checked.good, checked.bad)
 
 
 def _require_columns(source: str, present: Iterable[str]) -> None:
@@ -126,13 +250,13 @@ def _require_columns(source: str, present: Iterable[str]) -> None:
 def _insert_good(
     con: duckdb.DuckDBPyConnection,
     f: LandedFile,
-    good: pa.Table,
+    good: pl.DataFrame,
     sha256: str,
     seq: int,
     at: dt.datetime,
     run_id: str,
 ) -> None:
-    if not good.num_rows:
+    if good.is_empty():
         return
     columns = ", ".join(contract.CONTRACT[f.source].column_names)
     con.register("__ingest_good", _stream(good))
@@ -148,9 +272,9 @@ def _insert_good(
 
 
 def _insert_bad(
-    con: duckdb.DuckDBPyConnection, f: LandedFile, bad: pa.Table, sha256: str, at: dt.datetime, run_id: str
+    con: duckdb.DuckDBPyConnection, f: LandedFile, bad: pl.DataFrame, sha256: str, at: dt.datetime, run_id: str
 ) -> None:
-    if not bad.num_rows:
+    if bad.is_empty():
         return
     con.register("__ingest_bad", _stream(bad))
     try:
@@ -163,10 +287,11 @@ def _insert_bad(
         con.unregister("__ingest_bad")
 
 
-def _stream(table: pa.Table) -> pa.RecordBatchReader:
-    """The table as a one-pass stream: DuckDB consumes it directly, about twice as fast as a scan of the table
-    (which goes through a pyarrow dataset scanner and holds the GIL throughout)."""
-    return pa.RecordBatchReader.from_batches(table.schema, table.to_batches())
+def _stream(frame: pl.DataFrame) -> pa.RecordBatchReader:
+    """The frame as a one-pass Arrow stream (Arrow's C stream interface, no copy into a pyarrow Table): DuckDB
+    consumes it directly, with its own threads. A pyarrow Table would be scanned through a dataset scanner that
+    holds the GIL, about half as fast."""
+    return pa.RecordBatchReader.from_stream(frame)
 
 
 def _record_failure(

@@ -17,9 +17,9 @@ from pathlib import Path
 from transforms import contract
 from transforms.ingest import manifest
 from transforms.ingest.batching import BatchSizes
-from transforms.ingest.discover import Candidate, find_landed_files, unseen_files
-from transforms.ingest.report import FileResult, IngestReport
-from transforms.ingest.tables import STATUS_LOADED, ensure_tables
+from transforms.ingest.discover import LandedFile, find_landed_files, unseen_files
+from transforms.ingest.report import IngestReport
+from transforms.ingest.tables import ensure_tables
 from transforms.progress import Progress
 from transforms.settings import Settings
 from transforms.warehouse import connect, writer_lock
@@ -70,10 +70,10 @@ def ingest(
     return report
 
 
-def _unseen(root: Path, known: manifest.KnownFiles, report: IngestReport) -> list[Candidate]:
+def _unseen(root: Path, known: manifest.KnownFiles, report: IngestReport) -> list[LandedFile]:
     """The files to take up, every source in contract order; the others are counted as skipped."""
     landed = find_landed_files(root)
-    todo: list[Candidate] = []
+    todo: list[LandedFile] = []
     for source in contract.SOURCES:
         candidates, skipped = unseen_files(landed[source], known)
         report.sources[source].files_skipped += skipped
@@ -81,29 +81,13 @@ def _unseen(root: Path, known: manifest.KnownFiles, report: IngestReport) -> lis
     return todo
 
 
-def _load_all(con, todo: list[Candidate], known, report, settings, key, progress, sizes) -> None:
-    from transforms.ingest.load import LoadContext
+def _load_all(con, todo: list[LandedFile], known, report, settings, key, progress, sizes) -> None:
+    from transforms.ingest.load import LoadContext, load_files
     from transforms.ingest.pii import Pseudonymizer
 
     say = (lambda line: print(f"  {line}", file=sys.stderr, flush=True)) if progress else None
     ctx = LoadContext(report.run_id, settings.timezone, Pseudonymizer(key), sizes, on_batch=say)
     with Progress("ingest", total=len(todo), enabled=progress) as steps:
-        for candidate in todo:
-            steps.step(candidate.file.rel_path)
-            report.add(_take(con, candidate, known, ctx))
-
-
-def _take(con, candidate: Candidate, known: manifest.KnownFiles, ctx) -> FileResult:
-    """Load one unseen file, or record it as a duplicate when its bytes were loaded under another name."""
-    from transforms.ingest.load import load_file
-
-    f, sha = candidate.file, candidate.sha256
-    loaded_as = known.loaded.get(sha)
-    if loaded_as is not None:
-        manifest.record_duplicate(con, f, sha, loaded_as, ctx.run_id, dt.datetime.now(dt.UTC))
-        return FileResult(f.source, f.rel_path, sha, "duplicate", reason=loaded_as)
-    result = load_file(con, f, sha, ctx)
-    if result.status == STATUS_LOADED:
-        known.loaded[sha] = f.rel_path
-    log.debug("%s: %s", f.rel_path, result)
-    return result
+        for result in load_files(con, todo, known, ctx, on_file=steps.step):
+            log.debug("%s: %s", result.path, result)
+            report.add(result)
