@@ -10,8 +10,9 @@
 - ``customer_id`` is replaced by its HMAC-SHA256 (``settings.hashing_key()``) before anything is written.
 
 Modules: discover (which files are new), readers (files to Polars), pii (hashing), checks (the contract),
-tables (DDL), manifest (the ledger), load (one file, one transaction), prefetch (the next batch is prepared
-while DuckDB appends this one), report (the outcome), run (one call), batching (batch sizes).
+tables (DDL), manifest (the ledger), load (the files in order, one transaction each), prefetch (the next batch,
+of this file or the next, is prepared while DuckDB appends this one), report (the outcome), run (one call),
+batching (batch sizes).
 """
 
 from transforms.ingest.batching import BatchSizes

@@ -9,15 +9,12 @@ and only when they come up for loading (``load.load_files`` hashes the next file
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from transforms import contract
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

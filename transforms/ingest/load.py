@@ -83,7 +83,7 @@ def load_files(
                 manifest.record_duplicate(con, f, sha, loaded_as, ctx.run_id, dt.datetime.now(dt.UTC))
                 yield FileResult(f.source, f.rel_path, sha, "duplicate", reason=loaded_as)
                 continue
-            result = load_file(con, f, sha, ctx, batches)
+            result = _load_file(con, f, sha, ctx, batches)
             if result.status == STATUS_LOADED:
                 known.loaded[sha] = f.rel_path
             yield result
@@ -91,21 +91,12 @@ def load_files(
         events.close()  # stops the reader thread when a load fails half-way
 
 
-def load_file(
-    con: duckdb.DuckDBPyConnection,
-    f: LandedFile,
-    sha256: str,
-    ctx: LoadContext,
-    batches: Iterator[_Ready] | None = None,
+def _load_file(
+    con: duckdb.DuckDBPyConnection, f: LandedFile, sha256: str, ctx: LoadContext, batches: Iterator[_Ready]
 ) -> FileResult:
-    """Ingest one new file; a file that cannot be read is recorded as failed (its own transaction).
-
-    ``batches`` are the file's checked batches when they are already being prepared (``load_files``); without
-    them the file is read here, one batch ahead of the inserts.
-    """
+    """Ingest one new file from its checked ``batches``; a file that turns out unreadable is recorded as failed
+    (its own transaction)."""
     at = dt.datetime.now(dt.UTC)
-    if batches is None:
-        batches = prefetched(_checked_batches(f, ctx))
     con.execute("BEGIN TRANSACTION")
     try:
         seq = manifest.next_ingest_seq(con)
