@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from tests.test_ingest_support import (
     write_jsonl,
 )
 from transforms import contract
-from transforms.ingest import WarehouseBusy, ingest
+from transforms.ingest import BatchSizes, WarehouseBusy, ingest, load
 from transforms.settings import PROJECT_DIR
 from transforms.warehouse import writer_lock
 
@@ -181,10 +182,6 @@ def test_a_held_writer_lock_makes_ingest_wait_then_fail_clearly(settings):
 def test_an_error_while_inserting_stops_the_reader_and_keeps_the_files_already_committed(settings, monkeypatch):
     """The reader thread runs ahead into the next file; a database error in the middle of a file rolls that file
     back, stops the reader (no thread left behind) and leaves the earlier files committed."""
-    import threading
-
-    from transforms.ingest import load
-
     for day in ("01", "02", "03"):
         write_csv(
             settings.landing / "transactions" / f"2024-01-{day}.csv",
@@ -199,8 +196,6 @@ def test_an_error_while_inserting_stops_the_reader_and_keeps_the_files_already_c
         real(con, f, good, *args)
 
     monkeypatch.setattr(load, "_insert_good", failing_on_the_second_file)
-    from transforms.ingest import BatchSizes
-
     with pytest.raises(RuntimeError, match="disk full"):
         ingest(settings, sizes=BatchSizes(rows=8))
 

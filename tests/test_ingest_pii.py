@@ -128,8 +128,8 @@ def test_hashed_ids_are_stored_uncompressed_and_entity_keys_with_zstd(settings):
     """The storage choices behind the ingestion speed target (see contract.PERSONAL_STORAGE) are in the tables."""
     write_csv(settings.landing / "transactions" / "t.csv", [good_row("transactions", i) for i in range(3)])
     ingest(settings)
-    (ddl,) = query(
+    [(ddl,)] = query(
         settings, "SELECT sql FROM duckdb_tables() WHERE schema_name = 'raw' AND table_name = 'transactions'"
-    )[0:1]
-    assert "customer_id VARCHAR USING COMPRESSION Uncompressed" in ddl[0]
-    assert "txn_id VARCHAR USING COMPRESSION ZSTD" in ddl[0]
+    )
+    assert "customer_id VARCHAR USING COMPRESSION Uncompressed" in ddl
+    assert "txn_id VARCHAR USING COMPRESSION ZSTD" in ddl
