@@ -1,9 +1,16 @@
-{#- The as-of dates one run computes: vars as_of_from .. as_of_to (inclusive). With neither set, the run is for
-    yesterday in the bank's time zone (the nightly scorecard). Every intermediate model derives its rows from this
-    range only, so a run over 365 dates is one pass, not 365. -#}
+{#- The as-of dates one run computes (inclusive ISO dates): the vars as_of_from .. as_of_to when given (by hand, and
+    in unit tests), else the environment variables RISKCARD_AS_OF_FROM .. RISKCARD_AS_OF_TO (what `riskcard build`
+    sets: dbt re-parses the whole project whenever a var changes, and a nightly build's dates change every night,
+    while an environment variable read only at execution leaves dbt's partial parsing intact). With neither, the
+    run is for yesterday in the bank's time zone (the nightly scorecard). Every intermediate model derives its rows
+    from this range only, so a run over 365 dates is one pass, not 365. -#}
 {% macro as_of_range() -%}
     {%- set date_from = var('as_of_from', none) -%}
     {%- set date_to = var('as_of_to', none) -%}
+    {%- if date_from is none and date_to is none and execute -%}
+        {%- set date_from = env_var('RISKCARD_AS_OF_FROM', '') or none -%}
+        {%- set date_to = env_var('RISKCARD_AS_OF_TO', '') or none -%}
+    {%- endif -%}
     {%- if date_from is none and date_to is none -%}
         {%- set today = modules.datetime.datetime.now(modules.pytz.timezone(var('timezone'))).date() -%}
         {%- set date_from = (today - modules.datetime.timedelta(days=1)).isoformat() -%}

@@ -30,6 +30,16 @@
     (epoch({{ later }} - {{ earlier }}) / 60.0)
 {%- endmacro %}
 
+{#- Microseconds between two instants, as an integer: durations that are summed are summed in these, exactly, so
+    a total never depends on the order the rows were added in. -#}
+{% macro microseconds_between(earlier, later) -%}
+    (epoch_us({{ later }}) - epoch_us({{ earlier }}))
+{%- endmacro %}
+
+{% macro microseconds_to_minutes(microseconds) -%}
+    ({{ microseconds }} / 60000000.0)
+{%- endmacro %}
+
 {% macro hours_between(earlier, later) -%}
     (epoch({{ later }} - {{ earlier }}) / 3600.0)
 {%- endmacro %}

@@ -6,7 +6,7 @@ with
 
 versions as (
 
-    select * from {{ ref('stg_backups') }}
+    select * from {{ ref('int_backup_versions_in_run') }}
 
 ),
 

@@ -14,9 +14,9 @@ transaction_leaves as (
 
 ),
 
-transaction_versions as (
+fraud_transaction_states as (
 
-    select * from {{ ref('int_transaction_versions') }}
+    select * from {{ ref('int_fraud_transaction_states') }}
 
 ),
 
@@ -61,14 +61,6 @@ deadline_facts as (
         closed_at is null or closed_at > dispute_deadline_at as missed_dispute_deadline
 
     from complaint_facts
-
-),
-
-fraud_transaction_states as (
-
-    select txn_id, state_from, state_to
-    from transaction_versions
-    where fraud_confirmed
 
 ),
 

@@ -5,7 +5,7 @@ with
 
 versions as (
 
-    select * from {{ ref('stg_complaints') }}
+    select * from {{ ref('int_complaint_versions_in_run') }}
 
 ),
 

@@ -50,6 +50,7 @@ incident_facts as (
         {{ minutes_between('incidents.started_at', 'incidents.detected_at') }} as minutes_to_detect,
         {{ minutes_between('incidents.detected_at', 'incidents.outage_end_at') }} as minutes_detect_to_restore,
         {{ minutes_between('incidents.started_at', 'incidents.outage_end_at') }} as downtime_minutes,
+        {{ microseconds_between('incidents.started_at', 'incidents.outage_end_at') }} as downtime_us,
         -- IC2: resolved at least 5 days before the end of D, reviewed within 5 days of the resolution or not
         incidents.resolved_at <= incidents.window_end - interval 5 day as is_review_due,
         incidents.review_completed_at is null
@@ -113,9 +114,9 @@ daily_counts as (
         count(*) filter (
             where vendor is not null and downtime_minutes > 60 * vendor_restore_hours
         ) as vendor_incidents_over_sla,
-        coalesce(sum(downtime_minutes) filter (where is_unplanned and vendor is not null), 0)
-            as unplanned_vendor_downtime_minutes,
-        coalesce(sum(downtime_minutes) filter (where is_unplanned), 0) as unplanned_downtime_minutes
+        coalesce(sum(downtime_us) filter (where is_unplanned and vendor is not null), 0)
+            as unplanned_vendor_downtime_us,
+        coalesce(sum(downtime_us) filter (where is_unplanned), 0) as unplanned_downtime_us
 
     from rule_facts
     group by as_of_date
@@ -169,7 +170,7 @@ outage_islands as (
 
 daily_downtime as (
 
-    select as_of_date, sum({{ minutes_between('down_from', 'down_to') }}) as downtime_minutes
+    select as_of_date, sum({{ microseconds_between('down_from', 'down_to') }}) as downtime_us
     from outage_islands
     group by as_of_date
 
@@ -178,7 +179,7 @@ daily_downtime as (
 -- OS2: unplanned vendor downtime by vendor (per incident, summed)
 vendor_downtime as (
 
-    select as_of_date, vendor, sum(downtime_minutes) as downtime_minutes
+    select as_of_date, vendor, sum(downtime_us) as downtime_us
     from rule_facts
     where is_unplanned and vendor is not null
     group by as_of_date, vendor
@@ -187,7 +188,7 @@ vendor_downtime as (
 
 daily_largest_vendor as (
 
-    select as_of_date, max(downtime_minutes) as largest_vendor_downtime_minutes
+    select as_of_date, max(downtime_us) as largest_vendor_downtime_us
     from vendor_downtime
     group by as_of_date
 
@@ -209,7 +210,7 @@ daily_totals as (
         coalesce(daily_counts.security_events, 0) as security_events,
         coalesce(daily_counts.customer_facing_outages, 0) as customer_facing_outages,
         coalesce(daily_counts.outages_over_20_minutes, 0) as outages_over_20_minutes,
-        coalesce(daily_downtime.downtime_minutes, 0) as customer_facing_downtime_minutes,
+        {{ microseconds_to_minutes('coalesce(daily_downtime.downtime_us, 0)') }} as customer_facing_downtime_minutes,
         {{ minutes_between('as_of_dates.window_start', 'as_of_dates.window_end') }}
             * (select count(*) from systems) as system_minutes,
         coalesce(daily_counts.must_escalate, 0) as must_escalate,
@@ -217,9 +218,11 @@ daily_totals as (
         coalesce(daily_counts.reports_late, 0) as reports_late,
         coalesce(daily_counts.vendor_incidents, 0) as vendor_incidents,
         coalesce(daily_counts.vendor_incidents_over_sla, 0) as vendor_incidents_over_sla,
-        coalesce(daily_largest_vendor.largest_vendor_downtime_minutes, 0) as largest_vendor_downtime_minutes,
-        coalesce(daily_counts.unplanned_vendor_downtime_minutes, 0) as unplanned_vendor_downtime_minutes,
-        coalesce(daily_counts.unplanned_downtime_minutes, 0) as unplanned_downtime_minutes
+        {{ microseconds_to_minutes('coalesce(daily_largest_vendor.largest_vendor_downtime_us, 0)') }}
+            as largest_vendor_downtime_minutes,
+        {{ microseconds_to_minutes('coalesce(daily_counts.unplanned_vendor_downtime_us, 0)') }}
+            as unplanned_vendor_downtime_minutes,
+        {{ microseconds_to_minutes('coalesce(daily_counts.unplanned_downtime_us, 0)') }} as unplanned_downtime_minutes
 
     from as_of_dates
     left join daily_counts

@@ -5,7 +5,7 @@ with
 
 versions as (
 
-    select * from {{ ref('stg_incidents') }}
+    select * from {{ ref('int_incident_versions_in_run') }}
 
 ),
 

@@ -8,7 +8,6 @@ with
 counted_versions as (
 
     select * from {{ ref('int_transaction_versions') }}
-    where counted_from is not null
 
 ),
 

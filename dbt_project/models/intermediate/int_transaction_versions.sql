@@ -1,16 +1,15 @@
--- The one pass over the transaction log per run. Each version is the state of its transaction for a contiguous
--- range of as-of dates (stg_transactions), and its event day is in the window of as-of dates
+-- The one pass over the run's transaction versions. Each version is the state of its transaction for a contiguous
+-- range of as-of dates (int_transaction_versions_in_run), and its event day is in the window of as-of dates
 -- [event day, event day + window - 1]. The intersection, clipped to the run's dates, is the range of as-of dates
 -- for which this version counts in the window (counted_from .. counted_to); the leaves then add each version
 -- once at counted_from and remove it after counted_to, instead of rescanning the log per date.
--- Confirmed-fraud versions are kept with their plain state range (state_from .. state_to) even outside the window:
--- LG2 asks whether a complaint's transaction, from any window, is fraud as of D.
+-- Whether a complaint's transaction from any window is confirmed fraud (LG2) is int_fraud_transaction_states.
 
 with
 
 versions as (
 
-    select * from {{ ref('stg_transactions') }}
+    select * from {{ ref('int_transaction_versions_in_run') }}
 
 ),
 
@@ -48,7 +47,7 @@ version_ranges as (
 
 ),
 
-relevant_versions as (
+counted_versions as (
 
     select
         txn_id,
@@ -63,13 +62,12 @@ relevant_versions as (
         fraud_confirmed,
         state_from,
         state_to,
-        case when window_from <= window_to then window_from end as counted_from,
-        case when window_from <= window_to then window_to end as counted_to
+        window_from as counted_from,
+        window_to as counted_to
 
     from version_ranges
     where window_from <= window_to
-        or (fraud_confirmed and state_from <= state_to)
 
 )
 
-select * from relevant_versions
+select * from counted_versions

@@ -1,5 +1,4 @@
--- Every version of every backup run, typed, with its local schedule and finish days and the as-of dates it is the
--- state for.
+-- Every version of every backup run, typed, with its local schedule and finish days.
 
 with
 
@@ -27,8 +26,7 @@ versions as (
         restore_tested,
         restore_ok,
         _ingest_seq,
-        _row_number,
-        {{ version_validity('backup_id') }}
+        _row_number
 
     from source
 

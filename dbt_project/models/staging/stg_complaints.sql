@@ -1,4 +1,4 @@
--- Every version of every complaint, typed, with its local opening day and the as-of dates it is the state for.
+-- Every version of every complaint, typed, with its local opening day.
 
 with
 
@@ -25,8 +25,7 @@ versions as (
         claimed_amount,
         compensated_amount,
         _ingest_seq,
-        _row_number,
-        {{ version_validity('complaint_id') }}
+        _row_number
 
     from source
 

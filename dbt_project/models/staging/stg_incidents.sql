@@ -1,5 +1,4 @@
--- Every version of every incident, typed, with its local start (working hours are judged on it) and the as-of
--- dates it is the state for.
+-- Every version of every incident, typed, with its local start (working hours are judged on it).
 
 with
 
@@ -31,8 +30,7 @@ versions as (
         review_completed_at,
         recurrence_of,
         _ingest_seq,
-        _row_number,
-        {{ version_validity('incident_id') }}
+        _row_number
 
     from source
 

@@ -1,4 +1,4 @@
--- Every version of every transaction, typed, with its local event day and the as-of dates it is the state for.
+-- Every version of every transaction, typed, with its local event day.
 
 with
 
@@ -26,8 +26,7 @@ versions as (
         risk_flag,
         fraud_confirmed,
         _ingest_seq,
-        _row_number,
-        {{ version_validity('txn_id') }}
+        _row_number
 
     from source
 

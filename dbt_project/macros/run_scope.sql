@@ -1,0 +1,74 @@
+{#- What one run reads. A run computes the as-of dates as_of_from .. as_of_to; an entity matters to it only when one
+    of its own timestamps (a transaction's event_at, a complaint's opened_at, ...) falls in the window of one of
+    those dates, widened by the look-back its leaves need (a 30-day deadline looks 30 days further back), and only
+    its versions known by the end of the last date count. So a run reads the window of its dates, not the history.
+
+    The bounds are literal UTC instants one day wider than the local days they stand for (every zone is within
+    14 h of UTC): a literal lets DuckDB compare it with each row group's min/max and skip the row groups outside
+    the run (the raw logs are appended file by file, so their timestamps cluster by row group). The exact
+    local-time rules are applied afterwards by the models that use the versions. -#}
+
+{#- An instant at or before 00:00 local of the first window day of the run, `look_back_days` earlier. -#}
+{% macro run_scope_start(look_back_days=0) -%}
+    {%- set first = modules.datetime.date.fromisoformat(as_of_range()[0]) -%}
+    {%- set day = first - modules.datetime.timedelta(days=var('window_days') | int - 1 + look_back_days + 1) -%}
+    timestamptz '{{ day.isoformat() }} 00:00:00+00'
+{%- endmacro %}
+
+{#- An instant at or after the end of the last as-of date of the run (00:00 local of the day after). -#}
+{% macro run_scope_end() -%}
+    {%- set last = modules.datetime.date.fromisoformat(as_of_range()[1]) -%}
+    {%- set day = last + modules.datetime.timedelta(days=2) -%}
+    timestamptz '{{ day.isoformat() }} 00:00:00+00'
+{%- endmacro %}
+
+{#- CTEs ending in `versions_in_run`: the versions of `relation` (a change log keyed by `key`) this run can see,
+    each with the as-of dates it is its entity's state for (version_validity).
+
+    `scoped_on` maps each timestamp column that can place an entity in a window to its look-back in days. An entity
+    is in scope when one of its versions known by the end of the run has such a timestamp in range; then its versions
+    known by the end of the run are kept from the earliest in-scope version of the run on, so a later version (a late
+    update, whatever its own timestamps) still ends the range of the version before it. An older version of an entity
+    is out of scope itself and ends only ranges that are out of scope too. That lower bound on updated_at is what
+    lets the scan skip the history: DuckDB pushes the subquery's value into the scan as a dynamic filter. -#}
+{% macro versions_in_run(relation, key, scoped_on) -%}
+scoped_keys as (
+    {%- for column, look_back_days in scoped_on.items() %}
+
+    select {{ key }}, updated_at
+    from {{ relation }}
+    where {{ column }} >= {{ run_scope_start(look_back_days) }}
+        and {{ column }} < {{ run_scope_end() }}
+        and updated_at < {{ run_scope_end() }}
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+
+),
+
+scoped_versions as (
+
+    select *
+    from {{ relation }}
+    where updated_at >= (select min(updated_at) from scoped_keys)
+        and updated_at < {{ run_scope_end() }}
+        and {{ key }} in (select {{ key }} from scoped_keys)
+
+),
+
+versions_in_run as (
+
+    select
+        *,
+        {{ version_validity(key) }}
+    from scoped_versions
+
+)
+{%- endmacro %}
+
+{#- The highest _ingest_seq an incremental index (`relation`) has read; -1 before its first run. -#}
+{% macro high_water_of(relation) -%}
+    coalesce((
+        select max(ingest_seq) from {{ relation.schema }}.index_high_water
+        where index_name = '{{ relation.identifier }}'
+    ), -1)
+{%- endmacro %}
