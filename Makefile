@@ -1,21 +1,31 @@
 # riskcard: every target creates the virtual environment itself when it is missing.
-# Only Python 3.11 is needed on the machine; uv is installed with pip when it is not there.
-# `python -m uv pip install` targets the interpreter that ran it unless told otherwise: always pass --python.
+# Only Python 3.11 (with its venv module) is needed on the machine. Nothing is installed into the system interpreter
+# (Debian and Ubuntu refuse that, PEP 668): .venv is made with `python -m venv`, then uv is installed inside it (the
+# venv's own pip is the fallback when uv cannot be had). `uv pip install` is always given --python $(BIN)/python.
 
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-UV      = $(PYTHON) -m uv
+UV      = $(BIN)/python -m uv
 
 .PHONY: setup demo test lint bench lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"riskcard needs Python 3.11, found {sys.version.split()[0]} (set PYTHON=...)"'
-	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
-	@test -x $(BIN)/python || $(UV) venv --quiet --python $(PYTHON) $(VENV)
-	$(UV) pip install --quiet --python $(BIN)/python --require-hashes -r requirements.lock
-	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { \
+		echo "could not create $(VENV): on Debian/Ubuntu install the venv module first (apt-get install python3-venv)"; \
+		rm -rf $(VENV); exit 1; }
+	@$(BIN)/python -m pip --version >/dev/null 2>&1 || $(BIN)/python -m ensurepip --upgrade --default-pip >/dev/null
+	@$(UV) --version >/dev/null 2>&1 || $(BIN)/python -m pip install --quiet --disable-pip-version-check uv \
+		|| echo "uv is not available: installing with the venv's pip"
+	@if $(UV) --version >/dev/null 2>&1; then \
+		$(UV) pip install --quiet --python $(BIN)/python --require-hashes -r requirements.lock && \
+		$(UV) pip install --quiet --python $(BIN)/python --no-deps -e . ; \
+	else \
+		$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock && \
+		$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e . ; \
+	fi
 	@touch $(STAMP)
 
 setup: $(STAMP)  ## create .venv with exactly the locked dependencies
@@ -33,7 +43,7 @@ lint: $(STAMP)
 bench: $(STAMP)  ## speed and memory figures (prints measured numbers and ratios)
 	$(BIN)/python -m benchmarks
 
-lock:            ## re-resolve requirements.lock after changing pyproject.toml
+lock: $(STAMP)    ## re-resolve requirements.lock after changing pyproject.toml
 	$(UV) pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -o requirements.lock
 
 clean:
