@@ -49,7 +49,8 @@ scoped_versions as (
 
     select *
     from {{ relation }}
-    where updated_at >= (select min(updated_at) from scoped_keys)
+    -- nothing in scope: an infinite bound, so that the scan skips every row group (NULL would skip none)
+    where updated_at >= coalesce((select min(updated_at) from scoped_keys), 'infinity'::timestamptz)
         and updated_at < {{ run_scope_end() }}
         and {{ key }} in (select {{ key }} from scoped_keys)
 

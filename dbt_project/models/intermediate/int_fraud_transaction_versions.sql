@@ -35,39 +35,23 @@
 -- earlier-ingested versions of a newly confirmed transaction that are newer than its confirmation (files can land
 -- out of order). --full-refresh rebuilds it from the whole log.
 
+-- The raw log is named in each CTE that reads it rather than once in a CTE of its own: DuckDB would materialise a CTE
+-- read twice, the whole log, before the filters below could skip most of it. The filters compare with scalar
+-- subqueries (the high water, the earliest new confirmation), which DuckDB pushes into the scan.
+
+{% set version_columns = 'txn_id, updated_at, _ingest_seq, _row_number, fraud_confirmed' %}
+
 with
 
-source_versions as (
+new_versions as not materialized (  -- twice read, never held: the whole log on a full refresh
 
-    select txn_id, updated_at, _ingest_seq, _row_number, fraud_confirmed
+    select {{ version_columns }}
     from {{ ref('stg_transactions') }}
+    {% if is_incremental() %}
+    where _ingest_seq > {{ high_water_of(this) }}
+    {% endif %}
 
 ),
-
-{% if is_incremental() %}
-
-high_water as (
-
-    select {{ high_water_of(this) }} as ingest_seq
-
-),
-
-new_versions as (
-
-    select * from source_versions
-    where _ingest_seq > (select ingest_seq from high_water)
-
-),
-
-{% else %}
-
-new_versions as (
-
-    select * from source_versions
-
-),
-
-{% endif %}
 
 new_first_confirmations as (
 
@@ -105,9 +89,13 @@ candidate_versions as (
 
     -- versions ingested earlier than a new confirmation but possibly newer than it (re-inserting one already in the
     -- index is harmless: delete+insert on the version key)
-    select * from source_versions
-    where _ingest_seq <= (select ingest_seq from high_water)
-        and updated_at >= (select min(first_confirmed_at) from new_first_confirmations)
+    select {{ version_columns }}
+    from {{ ref('stg_transactions') }}
+    where _ingest_seq <= {{ high_water_of(this) }}
+        -- no new confirmation: an infinite bound, so that the scan skips every row group (NULL would skip none)
+        and updated_at >= coalesce(
+            (select min(first_confirmed_at) from new_first_confirmations), 'infinity'::timestamptz
+        )
         and txn_id in (select txn_id from new_first_confirmations)
     {% endif %}
 
