@@ -19,13 +19,15 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from tests.warehouse_reads import rows as _query
+from tests.warehouse_reads import settings_in
 from transforms.build import BuildFailed, build, dbt_work_dir
 from transforms.cli import main
 from transforms.contract import SOURCES
 from transforms.generate import generate
 from transforms.indicators import INDICATOR_KEYS, read_indicators
 from transforms.ingest import ingest
-from transforms.settings import PROJECT_DIR, load_settings
+from transforms.settings import PROJECT_DIR
 
 pytestmark = pytest.mark.slow
 
@@ -37,24 +39,7 @@ FIRST, LAST = MONTH_ENDS[0], MONTH_ENDS[-1]
 
 
 def _settings(folder: Path):
-    config = folder / "riskcard.toml"
-    config.parent.mkdir(parents=True, exist_ok=True)
-    config.touch()
-    return load_settings(
-        env={"RISKCARD_SECRET_KEY": SECRET},
-        config_file=config,
-        warehouse=folder / "warehouse" / "riskcard.duckdb",
-        landing=folder / "landing",
-    )
-
-
-def _query(settings, sql: str, params=None) -> list[tuple]:
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
-    try:
-        con.execute("SET TimeZone = 'UTC'")
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
+    return settings_in(folder, SECRET)
 
 
 def _leaves(settings, as_of: dt.date) -> dict[str, tuple]:

@@ -23,14 +23,14 @@ import shutil
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
 import pytest
 
+from tests.warehouse_reads import rows as _query
+from tests.warehouse_reads import settings_in
 from transforms.build import build
 from transforms.contract import SOURCES
 from transforms.generate import generate
 from transforms.ingest import ingest
-from transforms.settings import load_settings
 
 pytestmark = pytest.mark.slow
 
@@ -60,24 +60,7 @@ NIGHTS = [
 
 
 def _settings(folder: Path):
-    config = folder / "riskcard.toml"
-    folder.mkdir(parents=True, exist_ok=True)
-    config.touch()
-    return load_settings(
-        env={"RISKCARD_SECRET_KEY": SECRET},
-        config_file=config,
-        warehouse=folder / "warehouse" / "riskcard.duckdb",
-        landing=folder / "landing",
-    )
-
-
-def _query(settings, sql: str, params=None) -> list[tuple]:
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
-    try:
-        con.execute("SET TimeZone = 'UTC'")
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
+    return settings_in(folder, SECRET)
 
 
 def _leaves(settings) -> dict[tuple[dt.date, str], tuple]:

@@ -14,10 +14,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import duckdb
 import polars as pl
 
 from tests.conftest import TEST_SECRET
+from tests.warehouse_reads import rows as query
 from transforms import contract
 from transforms.settings import PROJECT_DIR
 
@@ -158,15 +158,6 @@ def _write(path: Path, data: bytes, gz: bool) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(gzip.compress(data) if gz else data)
     return path
-
-
-def query(settings, sql: str, params: list | None = None) -> list[tuple]:
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
-    try:
-        con.execute("SET TimeZone = 'UTC'")
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
 
 
 def quarantine(settings) -> list[dict]:

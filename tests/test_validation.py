@@ -11,6 +11,7 @@ import duckdb
 import pytest
 
 from tests.test_validation_warehouse import AS_OF, build_warehouse, open_builder, window_day_list
+from tests.warehouse_reads import rows as _query
 from transforms.cli import main
 from transforms.validation import SuiteFileError, load_suite, validate
 from transforms.validation.suites import read_suite
@@ -18,14 +19,6 @@ from transforms.validation.suites import read_suite
 
 def _failed(outcome) -> dict[str, object]:
     return {f.label: f for f in outcome.failures}
-
-
-def _query(settings, sql, params=None):
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
 
 
 @pytest.fixture

@@ -1,0 +1,44 @@
+"""Helpers shared by the tests (no tests here): settings for a test folder, read-only queries of its warehouse."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from transforms.settings import Settings, load_settings
+
+
+def settings_in(folder: Path, secret: str) -> Settings:
+    """Settings for a warehouse and landing folder under `folder`, with an empty riskcard.toml (no developer's own)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    config = folder / "riskcard.toml"
+    config.touch()
+    return load_settings(
+        env={"RISKCARD_SECRET_KEY": secret},
+        config_file=config,
+        warehouse=folder / "warehouse" / "riskcard.duckdb",
+        landing=folder / "landing",
+    )
+
+
+def rows(settings: Settings, sql: str, params=None) -> list[tuple]:
+    """The rows of one query on a read-only connection (timestamps in UTC), closed before returning."""
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def records(settings: Settings, sql: str, params=None) -> list[dict]:
+    """The rows of one query as dicts keyed by column name."""
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        cur = con.execute(sql, params or [])
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+    finally:
+        con.close()
