@@ -3,6 +3,7 @@ are logged and never hide the validation result."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import email
 import json
@@ -227,3 +228,188 @@ def test_the_message_says_what_how_badly_when_and_where():
 
 def test_no_target_configured_sends_nothing(settings):
     assert send_alerts(settings, _outcome()) == []
+
+
+# ---- secrets: webhook tokens never in log lines, SMTP passwords only over TLS ------------------------------------
+
+WEBHOOK_TOKENS = {  # (path and query as the chat service hands them out, the secret parts)
+    "slack": ("/services/T0SECRET1/B0SECRET2/XXXXslacktokenXXXX", ["T0SECRET1", "B0SECRET2", "slacktoken"]),
+    "teams": ("/webhookb2/abc-guid@tenant-guid/IncomingWebhook/teamsSECRET/owner", ["teamsSECRET", "tenant-guid"]),
+    "dingtalk": ("/robot/send?access_token=dingSECRETtoken", ["dingSECRETtoken", "access_token"]),
+    "wecom": ("/cgi-bin/webhook/send?key=wecom-SECRET-key", ["wecom-SECRET-key"]),
+}
+
+
+def _log_text(caplog) -> str:
+    return "\n".join(f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
+
+
+@pytest.mark.parametrize("style", sorted(WEBHOOK_TOKENS))
+@pytest.mark.parametrize("status", [200, 500])
+def test_webhook_tokens_are_masked_in_log_lines_and_deliveries(settings, caplog, style, status):
+    path, secrets = WEBHOOK_TOKENS[style]
+    server, received = _webhook_server(status=status)
+    port = server.server_address[1]
+    try:
+        settings = settings.replace(webhook_url=f"http://127.0.0.1:{port}{path}")
+        with caplog.at_level(logging.DEBUG):
+            (delivery,) = send_alerts(settings, _outcome())
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert received[0]["path"] == path  # the real URL, token included, was used
+    assert delivery.ok is (status == 200)
+    assert delivery.target == f"http://127.0.0.1:{port}/***"
+    shown = _log_text(caplog) + f" {delivery.target} {delivery.error or ''}"
+    assert f"to http://127.0.0.1:{port}/***" in shown
+    for secret in secrets:
+        assert secret not in shown
+
+
+def test_an_unreachable_webhook_is_logged_without_its_token(settings, caplog):
+    closed = _free_port()
+    settings = settings.replace(
+        webhook_url=f"http://127.0.0.1:{closed}/services/T0SECRET1/B0SECRET2/XXXXslacktokenXXXX",
+        alert_timeout_seconds=2.0,
+    )
+    with caplog.at_level(logging.DEBUG):
+        (delivery,) = send_alerts(settings, _outcome())
+    assert not delivery.ok and "refused" in delivery.error.lower()
+    text = _log_text(caplog) + delivery.error
+    assert f"via webhook to http://127.0.0.1:{closed}/*** failed" in text
+    for secret in ("T0SECRET1", "B0SECRET2", "slacktoken", "/services/"):
+        assert secret not in text
+
+
+class _Logins:
+    """aiosmtpd authenticator that accepts any login and remembers it, and whether the session was encrypted."""
+
+    def __init__(self):
+        self.seen: list[tuple[str, str, bool]] = []
+
+    def __call__(self, server, session, envelope, mechanism, auth_data):
+        from aiosmtpd.smtp import AuthResult
+
+        encrypted = server.transport.get_extra_info("ssl_object") is not None
+        self.seen.append((auth_data.login.decode(), auth_data.password.decode(), encrypted))
+        return AuthResult(success=True)
+
+
+@contextlib.contextmanager
+def _smtp(**params):
+    inbox, logins = _Inbox(), _Logins()
+    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port(), authenticator=logins, **params)
+    controller.start()
+    try:
+        yield inbox, logins, controller.port
+    finally:
+        controller.stop()
+
+
+def _mail_settings(settings, port: int, **changes):
+    return settings.replace(
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        smtp_to=("dq@bank.example",),
+        smtp_user="riskcard",
+        smtp_password="mail-Pa55word",
+        alert_timeout_seconds=5.0,
+        **changes,
+    )
+
+
+def test_a_password_is_never_sent_to_a_server_without_starttls(settings, caplog):
+    # the server would take a plain login (auth_require_tls=False): today's code logs in and sends
+    outcome = _outcome()
+    quiet = caplog.at_level(logging.ERROR, logger="transforms.alerts")
+    with _smtp(auth_require_tls=False) as (inbox, logins, port), quiet:
+        (delivery,) = send_alerts(_mail_settings(settings, port), outcome)
+    assert inbox.messages == [] and logins.seen == []  # no message, and no password went over the wire
+    assert not delivery.ok and "does not offer STARTTLS" in delivery.error
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert any("via smtp to 127.0.0.1" in e and "does not offer STARTTLS" in e for e in errors), errors
+    assert all("mail-Pa55word" not in e for e in errors)
+    assert outcome.critical_failed  # the validation result itself is untouched
+
+
+def test_a_plain_login_needs_the_explicit_setting(settings):
+    with _smtp(auth_require_tls=False) as (inbox, logins, port):
+        (delivery,) = send_alerts(_mail_settings(settings, port, smtp_allow_plaintext_auth=True), _outcome())
+    assert delivery.ok
+    assert logins.seen == [("riskcard", "mail-Pa55word", False)]
+    (message,) = inbox.messages
+    assert message["Subject"].startswith("[riskcard] CRITICAL")
+
+
+def test_without_a_password_no_tls_is_needed(settings):
+    with _smtp(auth_require_tls=False) as (inbox, logins, port):
+        settings = _mail_settings(settings, port).replace(smtp_user=None, smtp_password=None)
+        (delivery,) = send_alerts(settings, _outcome())
+    assert delivery.ok and len(inbox.messages) == 1 and logins.seen == []
+
+
+@pytest.fixture
+def self_signed(tmp_path):
+    """A certificate for 127.0.0.1 made in the test, and the server's TLS context."""
+    x509 = pytest.importorskip("cryptography.x509", reason="the cryptography package makes the test certificate")
+    import ipaddress
+    import ssl
+
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "smtp-cert.pem", tmp_path / "smtp-key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    return cert_file, context
+
+
+def test_a_password_goes_over_starttls_by_default(settings, self_signed):
+    cert_file, server_tls = self_signed
+    # auth_require_tls=True (aiosmtpd's default): the server only offers AUTH once the session is encrypted
+    with _smtp(tls_context=server_tls) as (inbox, logins, port):
+        (delivery,) = send_alerts(_mail_settings(settings, port, smtp_tls_ca_file=cert_file), _outcome())
+    assert delivery.ok, delivery.error
+    assert logins.seen == [("riskcard", "mail-Pa55word", True)]
+    assert len(inbox.messages) == 1
+
+
+def test_an_unverifiable_certificate_gets_no_password(settings, self_signed, caplog):
+    _, server_tls = self_signed
+    quiet = caplog.at_level(logging.ERROR, logger="transforms.alerts")
+    with _smtp(tls_context=server_tls) as (inbox, logins, port), quiet:
+        (delivery,) = send_alerts(_mail_settings(settings, port), _outcome())  # no CA file: not trusted
+    assert not delivery.ok and "CERTIFICATE_VERIFY_FAILED" in delivery.error
+    assert inbox.messages == [] and logins.seen == []
+    assert any("CERTIFICATE_VERIFY_FAILED" in r.getMessage() for r in caplog.records)
+
+
+def test_smtps_on_the_setting(settings, self_signed):
+    cert_file, server_tls = self_signed
+    # aiosmtpd counts only STARTTLS as TLS for AUTH; the login below is seen inside the encrypted session
+    with _smtp(ssl_context=server_tls, auth_require_tls=False) as (inbox, logins, port):
+        settings = _mail_settings(settings, port, smtp_ssl=True, smtp_tls_ca_file=cert_file)
+        (delivery,) = send_alerts(settings, _outcome())
+    assert delivery.ok, delivery.error
+    assert logins.seen == [("riskcard", "mail-Pa55word", True)]
+    assert len(inbox.messages) == 1

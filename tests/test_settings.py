@@ -110,3 +110,72 @@ def test_config_error_exit_code(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("RISKCARD_WINDOW_DAYS", "-3")
     assert main(["config"]) == 2
     assert "window_days" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("url", "shown", "secrets"),
+    [
+        (
+            "https://hooks.slack.com/services/T0AAA/B0BBB/xoxbSECRETtoken",
+            "https://hooks.slack.com/***",
+            ["T0AAA", "B0BBB", "SECRET"],
+        ),
+        (
+            "https://bank.webhook.office.com/webhookb2/g-1@t-2/IncomingWebhook/teamsSECRET/o-3",
+            "https://bank.webhook.office.com/***",
+            ["teamsSECRET", "g-1@t-2", "webhookb2"],
+        ),
+        (
+            "https://oapi.dingtalk.com/robot/send?access_token=dingSECRET",
+            "https://oapi.dingtalk.com/***",
+            ["dingSECRET"],
+        ),
+        (
+            "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=wecomSECRET",
+            "https://qyapi.weixin.qq.com/***",
+            ["wecomSECRET"],
+        ),
+        (
+            "https://user:pw@chat.bank.internal:8443/hooks/riskcard",
+            "https://***@chat.bank.internal:8443/***",
+            ["user:pw", "pw@", "hooks/riskcard"],
+        ),
+    ],
+)
+def test_config_masks_webhook_tokens_in_path_and_query(tmp_path, capsys, monkeypatch, url, shown, secrets):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("RISKCARD_WEBHOOK_URL", url)
+    assert main(["config", "--format", "json"]) == 0
+    out = capsys.readouterr().out
+    assert json.loads(out)["webhook_url"] == shown
+    assert main(["config"]) == 0
+    out += capsys.readouterr().out
+    for secret in secrets:
+        assert secret not in out
+
+
+def test_the_alert_log_and_the_config_mask_alike():
+    from transforms import alerts, settings
+
+    assert alerts.mask_url is settings.mask_url  # one masking function
+
+
+def test_the_demo_key_as_secret_key_needs_demo_mode(tmp_path):
+    s = load_settings(env={"RISKCARD_SECRET_KEY": DEMO_SECRET_KEY}, config_file=_no_file(tmp_path))
+    with pytest.raises(SettingsError, match="public demo key"):
+        s.hashing_key()
+    demo = load_settings(
+        env={"RISKCARD_SECRET_KEY": DEMO_SECRET_KEY, "RISKCARD_DEMO": "1"}, config_file=_no_file(tmp_path)
+    )
+    assert demo.hashing_key() == DEMO_SECRET_KEY.encode()
+
+
+def test_smtp_tls_settings(tmp_path):
+    s = load_settings(env={}, config_file=_no_file(tmp_path))
+    assert (s.smtp_ssl, s.smtp_starttls, s.smtp_allow_plaintext_auth, s.smtp_tls_ca_file) == (False, False, False, None)
+    cfg = tmp_path / "riskcard.toml"
+    cfg.write_text('[alerts]\nsmtp_allow_plaintext_auth = true\nsmtp_tls_ca_file = "/etc/bank-ca.pem"\n')
+    s = load_settings(env={}, config_file=cfg)
+    assert s.smtp_allow_plaintext_auth is True and s.smtp_tls_ca_file == Path("/etc/bank-ca.pem")
+    with pytest.raises(SettingsError, match="smtp_ssl and smtp_starttls"):
+        load_settings(env={"RISKCARD_SMTP_SSL": "1", "RISKCARD_SMTP_STARTTLS": "1"}, config_file=_no_file(tmp_path))

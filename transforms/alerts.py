@@ -3,8 +3,13 @@ webhook, whichever ``settings`` configure.
 
 The message says what failed (suite and expectation name), how badly (observed vs expected), for which as-of
 date, whether publishing was blocked, and where the Data Docs page is. Delivery problems (target down, refused,
-timed out, HTTP error status) are logged as errors and returned as failed deliveries; they never raise, so an
-unreachable alert target can never hide or change the validation result.
+timed out, HTTP error status, no TLS for an SMTP password) are logged as errors and returned as failed deliveries;
+they never raise, so an unreachable alert target can never hide or change the validation result.
+
+Secrets stay out of logs and messages: a webhook is named by :func:`transforms.settings.mask_url` (scheme, host and
+port; chat webhooks carry their token in the path or query), and a delivery error is rewritten without the URL's
+path, query or the SMTP password. An SMTP password is only sent over TLS (STARTTLS, or SMTPS with ``smtp_ssl``)
+unless ``smtp_allow_plaintext_auth`` says otherwise; a server that offers no STARTTLS then gets nothing.
 """
 
 from __future__ import annotations
@@ -12,12 +17,15 @@ from __future__ import annotations
 import json
 import logging
 import smtplib
+import ssl
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
+from urllib.parse import urlsplit
 
+from transforms.settings import mask_url
 from transforms.validation.results import ValidationOutcome
 
 log = logging.getLogger(__name__)
@@ -28,6 +36,10 @@ class Alert:
     subject: str
     text: str
     payload: dict[str, Any]
+
+
+class DeliveryError(RuntimeError):
+    """An alert could not be delivered; the message says why and holds no secret (token, password)."""
 
 
 @dataclass(frozen=True)
@@ -122,7 +134,7 @@ def send_alerts(
     elif settings.smtp_host:
         log.error("alert not e-mailed: smtp_host is set but smtp_to is empty")
     if settings.webhook_url:
-        deliveries.append(_deliver("webhook", _safe_url(settings.webhook_url), post_webhook, settings, alert))
+        deliveries.append(_deliver("webhook", mask_url(settings.webhook_url), post_webhook, settings, alert))
     if not deliveries:
         log.warning(
             "data-quality failures for %s but no alert target is configured (smtp_host/webhook_url)", outcome.as_of
@@ -134,7 +146,7 @@ def _deliver(channel: str, target: str, fn, settings, alert: Alert) -> Delivery:
     try:
         fn(settings, alert)
     except Exception as exc:  # noqa: BLE001 - logged and reported, never raised (see module docstring)
-        message = f"{type(exc).__name__}: {exc}"
+        message = str(exc) if isinstance(exc, DeliveryError) else _scrubbed(f"{type(exc).__name__}: {exc}", settings)
         log.error("data-quality alert via %s to %s failed: %s", channel, target, message)
         return Delivery(channel, target, False, message)
     log.info("data-quality alert sent via %s to %s", channel, target)
@@ -142,6 +154,12 @@ def _deliver(channel: str, target: str, fn, settings, alert: Alert) -> Delivery:
 
 
 def send_email(settings, alert: Alert) -> None:
+    """E-mail the alert. Raises DeliveryError (no secret in its message) when it cannot be sent.
+
+    With a password set, the session is encrypted first (STARTTLS, or SMTPS with ``smtp_ssl``) and a server that
+    does not offer STARTTLS gets nothing, not even the message; ``smtp_allow_plaintext_auth = true`` accepts a
+    login in clear.
+    """
     msg = EmailMessage()
     msg["Subject"] = alert.subject
     msg["From"] = settings.smtp_from
@@ -153,29 +171,84 @@ def send_email(settings, alert: Alert) -> None:
         subtype="json",
         filename="riskcard-alert.json",
     )
-    with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=settings.alert_timeout_seconds) as smtp:
-        if settings.smtp_starttls:
-            smtp.starttls()
+    try:
+        _smtp_send(settings, msg)
+    except DeliveryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - re-raised without secrets in its text
+        raise DeliveryError(_scrubbed(f"{type(exc).__name__}: {exc}", settings)) from None
+
+
+def _smtp_send(settings, msg: EmailMessage) -> None:
+    server = f"{settings.smtp_host}:{settings.smtp_port}"
+    timeout = settings.alert_timeout_seconds
+    context = _tls_context(settings) if settings.smtp_ssl or smtp_tls_required(settings) else None
+    if settings.smtp_ssl:
+        smtp = smtplib.SMTP_SSL(settings.smtp_host, settings.smtp_port, timeout=timeout, context=context)
+    else:
+        smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=timeout)
+    with smtp:
+        if not settings.smtp_ssl and smtp_tls_required(settings):
+            smtp.ehlo()
+            if not smtp.has_extn("starttls"):
+                why = "a password is set" if settings.smtp_password else "smtp_starttls is set"
+                raise DeliveryError(
+                    f"not sent: TLS is required ({why}) but the mail server {server} does not offer STARTTLS, so "
+                    "the login would travel in clear. Enable STARTTLS on the server, use SMTPS (smtp_ssl = true, "
+                    "usually port 465), or accept a plain login explicitly with smtp_allow_plaintext_auth = true."
+                )
+            smtp.starttls(context=context)
+            smtp.ehlo()
         if settings.smtp_user:
             smtp.login(settings.smtp_user, settings.smtp_password or "")
         smtp.send_message(msg)
 
 
+def smtp_tls_required(settings) -> bool:
+    """STARTTLS is required: asked for, or a password is set and plain login was not explicitly allowed."""
+    return bool(settings.smtp_starttls or (settings.smtp_password and not settings.smtp_allow_plaintext_auth))
+
+
+def _tls_context(settings) -> ssl.SSLContext:
+    ca_file = settings.smtp_tls_ca_file
+    return ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+
+
 def post_webhook(settings, alert: Alert) -> None:
+    """POST the alert's JSON. Raises DeliveryError (the URL's token not in its message) when it is not taken."""
     body = json.dumps(alert.payload, ensure_ascii=False, default=str).encode()
-    request = urllib.request.Request(
-        settings.webhook_url,
-        data=body,
-        method="POST",
-        headers={"Content-Type": "application/json; charset=utf-8", "User-Agent": "riskcard-alerts"},
-    )
-    with urllib.request.urlopen(request, timeout=settings.alert_timeout_seconds) as response:
-        if not 200 <= response.status < 300:
-            raise urllib.error.HTTPError(settings.webhook_url, response.status, response.reason, response.headers, None)
+    try:
+        request = urllib.request.Request(
+            settings.webhook_url,
+            data=body,
+            method="POST",
+            headers={"Content-Type": "application/json; charset=utf-8", "User-Agent": "riskcard-alerts"},
+        )
+        with urllib.request.urlopen(request, timeout=settings.alert_timeout_seconds) as response:
+            status, reason = response.status, response.reason
+    except Exception as exc:  # noqa: BLE001 - re-raised without the URL's token in its text
+        raise DeliveryError(_scrubbed(f"{type(exc).__name__}: {exc}", settings)) from None
+    if not 200 <= status < 300:
+        raise DeliveryError(f"HTTP {status} {reason} from {mask_url(settings.webhook_url)}")
 
 
-def _safe_url(url: str) -> str:
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}{parts.path}"
+def _scrubbed(text: str, settings) -> str:
+    """``text`` without the webhook URL's path, query and credentials, or the SMTP password."""
+    secrets: set[str] = set()
+    if settings.webhook_url:
+        url = str(settings.webhook_url)
+        secrets.add(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            parts = None
+        if parts is not None:
+            secrets.update(p for p in (parts.query, parts.fragment, parts.username, parts.password) if p)
+            if parts.path not in ("", "/"):
+                secrets.add(parts.path)
+                secrets.update(seg for seg in parts.path.split("/") if len(seg) >= 8)  # tokens, not "hooks"
+    if settings.smtp_password:
+        secrets.add(settings.smtp_password)
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text

@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "config": "config",
     "generate": "generate",
     "ingest": "ingest",
+    "rekey": "rekey",
     "build": "build",
     "indicators": "indicators",
     "validate": "validate",

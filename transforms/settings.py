@@ -8,6 +8,7 @@ Relative paths are resolved against the working directory at load time.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 import os
 import tomllib
@@ -48,6 +49,9 @@ class Settings:
     demo: bool = False
     # data quality
     quarantine_rate_limit: float = 0.01
+    # ingestion quarantines timestamps before this (ISO date or date-time; without an offset in `timezone`) or more
+    # than one day after the ingestion time (rule implausible_timestamp)
+    timestamp_min: str = "2000-01-01"
     freshness_days_transactions: int = 1
     freshness_days_complaints: int = 1
     freshness_days_backups: int = 1
@@ -62,7 +66,10 @@ class Settings:
     smtp_to: tuple[str, ...] = ()
     smtp_user: str | None = None
     smtp_password: str | None = None
-    smtp_starttls: bool = False
+    smtp_starttls: bool = False  # STARTTLS even without a password (always when a password is set, see below)
+    smtp_ssl: bool = False  # SMTPS: TLS from the first byte (usually port 465) instead of STARTTLS
+    smtp_allow_plaintext_auth: bool = False  # send smtp_password without TLS (never by default)
+    smtp_tls_ca_file: Path | None = None  # CA bundle to verify the mail server's certificate (default: system's)
     webhook_url: str | None = None
     alert_timeout_seconds: float = 10.0
     # orchestration
@@ -121,6 +128,11 @@ class Settings:
 
     def hashing_key(self) -> bytes:
         """The key for customer-id HMACs; the demo key only in demo mode, with a warning."""
+        if self.secret_key == DEMO_SECRET_KEY and not self.demo:
+            raise SettingsError(
+                "RISKCARD_SECRET_KEY is the public demo key; it is only allowed with RISKCARD_DEMO=1. "
+                "Set a secret key of your own."
+            )
         if self.secret_key:
             return self.secret_key.encode()
         if self.demo:
@@ -142,7 +154,7 @@ class Settings:
             if f.name in SECRET_FIELDS and value:
                 value = "****"
             elif f.name == "webhook_url" and value:
-                value = _mask_url(value)
+                value = mask_url(value)
             out[f.name] = _plain(value)
         if not self.secret_key and self.demo:
             out["secret_key"] = "(unset: demo key in use)"
@@ -151,17 +163,27 @@ class Settings:
         return out
 
 
-def _mask_url(url: str) -> str:
-    # keep scheme, host and path; hide credentials and query tokens
-    from urllib.parse import urlsplit, urlunsplit
+def mask_url(url: str) -> str:
+    """The URL with only its scheme, host and port shown: ``https://hooks.slack.com/***``.
 
-    parts = urlsplit(url)
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc += f":{parts.port}"
-    if parts.username or parts.password:
-        netloc = "****@" + netloc
-    return urlunsplit((parts.scheme, netloc, parts.path, "****" if parts.query else "", ""))
+    Chat webhooks carry their token in the path (Slack, Teams) or the query (DingTalk ``access_token``, WeCom
+    ``key``), and some URLs carry credentials: all of these are hidden. The one masking function for printed
+    settings and alert log lines.
+    """
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(str(url))
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:  # not a URL we can take apart (e.g. a bad port): show nothing of it
+        return "***"
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    netloc = ("***@" if "@" in parts.netloc else "") + host + (f":{port}" if port else "")
+    hidden = parts.path not in ("", "/") or parts.query or parts.fragment
+    prefix = f"{parts.scheme}://" if parts.scheme else ""
+    return f"{prefix}{netloc}/***" if hidden else f"{prefix}{netloc}/"
 
 
 def _plain(value: Any) -> Any:
@@ -182,7 +204,7 @@ def _coerce(name: str, kind: Any, raw: Any, origin: str) -> Any:
         if raw is None:
             return None
         if kind is Path or kind_text.startswith("pathlib"):
-            return Path(raw)
+            return None if str(raw) == "" and "None" in kind_text else Path(raw)
         if kind is bool or kind_text == "bool":
             if isinstance(raw, bool):
                 return raw
@@ -225,6 +247,14 @@ def _validate(s: Settings) -> Settings:
             raise SettingsError(f"setting working_days: {day!r} is not one of {', '.join(WEEKDAYS)}")
     if not 0 <= s.quarantine_rate_limit <= 1:
         raise SettingsError("setting quarantine_rate_limit must be a fraction between 0 and 1")
+    if s.smtp_ssl and s.smtp_starttls:
+        raise SettingsError("settings smtp_ssl and smtp_starttls exclude each other: SMTPS is TLS from the start")
+    try:
+        dt.datetime.fromisoformat(s.timestamp_min)
+    except ValueError:
+        raise SettingsError(
+            f"setting timestamp_min must be an ISO date or date-time, got {s.timestamp_min!r}"
+        ) from None
     if s.ahp_method not in ("eigenvector", "geometric"):
         raise SettingsError("setting ahp_method must be eigenvector or geometric")
     return s
@@ -272,4 +302,4 @@ def load_settings(env: dict[str, str] | None = None, config_file: Path | None = 
     )
 
 
-__all__ = ["Settings", "SettingsError", "load_settings", "DEMO_SECRET_KEY", "PROJECT_DIR"]
+__all__ = ["Settings", "SettingsError", "load_settings", "mask_url", "DEMO_SECRET_KEY", "PROJECT_DIR"]
