@@ -127,15 +127,16 @@ def test_quarantine_message_is_readable_and_lists_every_broken_rule(settings):
     )
 
 
-def test_raw_record_keeps_the_row_with_customer_id_replaced_by_its_hash(settings):
+def test_raw_record_keeps_the_contract_columns_with_customer_id_replaced_by_its_hash(settings):
     row = good_row("transactions", 7, amount="-1.00", extra_note="hello")
     write_jsonl(settings.landing / "transactions" / "x.jsonl", [row])
     ingest(settings)
     (q,) = quarantine(settings)
     record = json.loads(q["raw_record"])
     assert record["customer_id"] == _hash(row["customer_id"])
+    assert "extra_note" not in record  # a column outside the contract is never kept, not even in quarantine
     assert {k: v for k, v in record.items() if k != "customer_id"} == {
-        k: v for k, v in row.items() if k != "customer_id"
+        k: v for k, v in row.items() if k not in ("customer_id", "extra_note")
     }
 
 
@@ -254,13 +255,16 @@ def test_typed_parquet_row_rules(settings):
     ]
 
 
-def test_extra_columns_are_kept_as_json(settings):
+def test_extra_columns_are_dropped_and_named_with_counts_in_the_manifest(settings):
     write_csv(settings.landing / "incidents" / "i.csv", [good_row("incidents", 1, ticket="INC-9", note="")])
     ingest(settings)
-    assert query(settings, "SELECT _extra FROM raw.incidents") == [('{"ticket":"INC-9","note":null}',)]
+    assert query(settings, "SELECT _extra FROM raw.incidents") == [(None,)]
+    [(extra,)] = query(settings, "SELECT extra_columns FROM raw.ingested_files WHERE path = 'incidents/i.csv'")
+    assert json.loads(extra) == [{"name": "ticket", "non_null_count": 1}, {"name": "note", "non_null_count": 0}]
     write_csv(settings.landing / "backups" / "b.csv", [good_row("backups", 1)])
     ingest(settings)
     assert query(settings, "SELECT _extra FROM raw.backups") == [(None,)]
+    assert query(settings, "SELECT extra_columns FROM raw.ingested_files WHERE path = 'backups/b.csv'") == [(None,)]
 
 
 def test_jsonl_row_number_is_the_line_number(settings):
@@ -331,7 +335,7 @@ def test_unreadable_files_fail_whole_with_the_reason_and_the_run_goes_on(setting
         "transactions/f_missing.jsonl": (contract.FILE_MISSING_COLUMN, "status", "missing required column status"),
         "transactions/g_ragged.csv": (contract.FILE_UNREADABLE, None, "data row 5 has 14 fields but the header has 13"),
         "transactions/h_broken.jsonl": (contract.FILE_UNREADABLE, None, "line 2 is not valid JSON"),
-        "transactions/i_latin1.csv": (contract.FILE_UNREADABLE, None, "UTF-8"),
+        "transactions/i_latin1.csv": (contract.FILE_ENCODING, None, "UTF-8"),
     }
     failures = {q["file_path"]: q for q in quarantine(settings)}
     assert set(failures) == set(expected)

@@ -6,6 +6,7 @@ The generator writes exactly this; ingestion enforces exactly this; the raw-tabl
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 
 SOURCES: tuple[str, ...] = ("transactions", "complaints", "incidents", "backups")
@@ -212,7 +213,10 @@ CONTRACT: dict[str, Source] = {s.name: s for s in (TRANSACTIONS, COMPLAINTS, INC
 
 # Per-row ingestion metadata columns every raw table carries (after the contract columns).
 RAW_METADATA_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("_extra", "VARCHAR"),  # JSON object of columns not in the contract, or NULL
+    # Always NULL: values of columns outside the contract never reach the warehouse (they may be personal data the
+    # pipeline was not told about). Kept so that existing warehouses and every writer of raw tables keep one layout;
+    # the names and non-null counts of such columns are in raw.ingested_files.extra_columns.
+    ("_extra", "VARCHAR"),
     ("_file_sha256", "VARCHAR"),
     ("_file_path", "VARCHAR"),
     ("_row_number", "BIGINT"),  # 1-based data row number within the file (header not counted)
@@ -264,7 +268,7 @@ def is_in_progress(filename: str) -> bool:
 
 # ---- rule names: ingestion writes them to raw.quarantine, the generator's bad-row report uses the same ----------
 RULE_REQUIRED = "required"  # value missing/empty in a non-nullable column (includes a missing key)
-RULE_TIMESTAMP = "timestamp"  # not an ISO 8601 timestamp
+RULE_TIMESTAMP = "timestamp"  # not an ISO 8601 timestamp (or a leap second :60, which no stored type can hold)
 RULE_ENUM = "enum"  # not one of the column's enum values
 RULE_DECIMAL = "decimal"  # not a decimal number
 RULE_DECIMAL_SCALE = "decimal_scale"  # more than MONEY_SCALE decimal places (money must be exact)
@@ -272,6 +276,7 @@ RULE_NON_NEGATIVE = "non_negative"  # below the column's min_value
 RULE_BOOL = "bool"  # not a boolean (true/false, 1/0)
 RULE_INTEGER = "integer"  # not a whole number
 RULE_TIME_ORDER = "time_order"  # an OrderRule broken; the column named is the later one (e.g. detected_at)
+# The value rules the demo generator's --bad-rows injects (one of each per source where it applies).
 ROW_RULES = (
     RULE_REQUIRED,
     RULE_TIMESTAMP,
@@ -283,8 +288,52 @@ ROW_RULES = (
     RULE_INTEGER,
     RULE_TIME_ORDER,
 )
+# Row rules ingestion also enforces (not injected by the generator):
+RULE_IMPLAUSIBLE_TIMESTAMP = "implausible_timestamp"  # before settings.timestamp_min or > 1 day after ingestion
+RULE_TYPE = "type"  # JSON Lines: a personal column whose value is not a JSON string (a number, boolean, list, ...)
+RULE_DUPLICATE_KEY = "duplicate_key"  # JSON Lines: a key appears twice in one line (which value counts is ambiguous)
+ALL_ROW_RULES = ROW_RULES + (RULE_IMPLAUSIBLE_TIMESTAMP, RULE_TYPE, RULE_DUPLICATE_KEY)
+
 # file-level failures (the whole file is refused, recorded in the manifest and in quarantine with no row number)
 FILE_UNKNOWN_EXTENSION = "unknown_extension"
-FILE_UNREADABLE = "unreadable"  # truncated gzip, broken Parquet, undecodable text, ...
+FILE_UNREADABLE = "unreadable"  # truncated or not gzip, broken Parquet, malformed CSV or JSON, unreadable file
 FILE_MISSING_COLUMN = "missing_column"
+# The file rules the demo generator's --bad-rows produces.
 FILE_RULES = (FILE_UNKNOWN_EXTENSION, FILE_UNREADABLE, FILE_MISSING_COLUMN)
+# File rules ingestion also enforces:
+FILE_EMPTY = "empty"  # a CSV file with no bytes at all (not even a header row); an empty JSON Lines file loads 0 rows
+FILE_ENCODING = "encoding"  # text that is not UTF-8 (e.g. UTF-16, Latin-1): names the line or row where known
+FILE_DUPLICATE_COLUMN = "duplicate_column"  # a CSV header with the same column twice (any column): ambiguous
+FILE_PERSONAL_COLUMN_VARIANT = "personal_column_variant"  # e.g. Customer_ID, customer id, customerId
+FILE_SYMLINK_OUTSIDE = "symlink_outside_landing"  # a symbolic link that leads out of the landing root: not followed
+FILE_INTERNAL_ERROR = "internal_error"  # an unexpected error while reading or checking this file (the others go on)
+ALL_FILE_RULES = FILE_RULES + (
+    FILE_EMPTY,
+    FILE_ENCODING,
+    FILE_DUPLICATE_COLUMN,
+    FILE_PERSONAL_COLUMN_VARIANT,
+    FILE_SYMLINK_OUTSIDE,
+    FILE_INTERNAL_ERROR,
+)
+
+# Values kept in a quarantine record (raw.quarantine.raw_record) are cut to this many characters and end with the
+# marker when cut; so are column names recorded in the manifest (raw.ingested_files.extra_columns).
+QUARANTINE_VALUE_CHARS = 200
+QUARANTINE_CUT_MARKER = "...[cut]"
+
+
+def normalised_name(name: str) -> str:
+    """A column name compared for spelling variants: NFKC, case-folded, only letters and digits kept
+    (``Customer_ID``, ``customer id``, ``customerId`` and ``ＣＵＳＴＯＭＥＲ＿ＩＤ`` all give ``customerid``)."""
+    return "".join(ch for ch in unicodedata.normalize("NFKC", name).casefold() if ch.isalnum())
+
+
+def personal_variant_of(source: Source, name: str) -> str | None:
+    """The personal contract column ``name`` is a case or spelling variant of (never the exact name), or None."""
+    if name in source.column_names:
+        return None
+    wanted = normalised_name(name)
+    for column in source.columns:
+        if column.personal and normalised_name(column.name) == wanted:
+            return column.name
+    return None

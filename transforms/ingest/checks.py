@@ -4,8 +4,14 @@ Everything here is derived from ``transforms.contract`` (column kinds, enums, lo
 names); no column name or enum value is written in this module.
 
 A batch arrives as read (text columns as String, typed Parquet columns as their type) with personal columns
-already hashed. It leaves split into good rows, typed for the raw table, and bad rows, one quarantine record each:
-the first broken rule names the column and rule, the message lists every broken rule of the row.
+already hashed, and holds only the contract's columns (the caller drops the others, whose values never reach the
+warehouse) and the readers' internal columns. It leaves split into good rows, typed for the raw table, and bad
+rows, one quarantine record each: the first broken rule names the column and rule, the message lists every broken
+rule of the row, and the raw record keeps the row's contract columns, each value cut to
+``contract.QUARANTINE_VALUE_CHARS``.
+
+Timestamps are also checked for plausibility: a value before ``plausible[0]`` or after ``plausible[1]`` breaks
+``implausible_timestamp`` (a year-10000 instant, 1 BC, ...); a leap second (``:60``) is not a timestamp.
 
 Speed comes from doing the exact work only where it is needed: each column is parsed with a fast expression for
 the common shape (the timestamp format of the column's first value, a plain decimal), and only the rows the fast
@@ -14,6 +20,7 @@ path could not parse go through the general parser; rules are classified and mes
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,7 +29,7 @@ import polars as pl
 
 from transforms import contract
 from transforms.contract import Column, Source
-from transforms.ingest.readers import ROW_NUMBER
+from transforms.ingest.readers import DUPLICATE_KEY, NOT_TEXT, ROW_NUMBER
 
 EXTRA = "_extra"
 UTC = "UTC"
@@ -47,7 +54,7 @@ _BAD = "__bad__"
 
 @dataclass(frozen=True)
 class CheckedBatch:
-    good: pl.DataFrame  # the contract's columns, typed, in contract order, then _extra and ROW_NUMBER
+    good: pl.DataFrame  # the contract's columns, typed, in contract order, then _extra (always null) and ROW_NUMBER
     bad: pl.DataFrame  # row_number, column_name, rule, message, raw_record (JSON text)
 
 
@@ -57,25 +64,42 @@ def missing_columns(source: Source, present: Iterable[str]) -> list[str]:
     return [name for name in source.column_names if name not in have]
 
 
-def check_batch(frame: pl.DataFrame, source: Source, timezone: str, file_label: str) -> CheckedBatch:
-    """Type and check one batch. ``file_label`` (the file's landing path) starts every quarantine message."""
+def check_batch(
+    frame: pl.DataFrame,
+    source: Source,
+    timezone: str,
+    file_label: str,
+    plausible: tuple[dt.datetime, dt.datetime] | None = None,
+) -> CheckedBatch:
+    """Type and check one batch. ``file_label`` (the file's landing path) starts every quarantine message;
+    ``plausible`` (UTC instants) bounds every timestamp."""
+    outside = [c for c in frame.columns if c not in source.column_names and c not in _READER_COLUMNS]
+    if outside:  # the caller drops them: values outside the contract never reach a quarantine record either
+        raise ValueError(f"{file_label}: columns outside the contract reached the checks: {len(outside)}")
     for name in missing_columns(source, frame.columns):  # JSON Lines: a key absent from every line of the batch
         frame = frame.with_columns(pl.lit(None, pl.String).alias(name))
+    for name in (DUPLICATE_KEY, NOT_TEXT):  # only JSON Lines has them
+        if name not in frame.columns:
+            frame = frame.with_columns(pl.lit(None, pl.String).alias(name))
     frame = frame.with_columns(_prepared(frame.schema[c.name], c) for c in source.columns)
-    names = [c for c in frame.columns if c != ROW_NUMBER]
-    extras = [c for c in names if c not in source.column_names]
+    names = list(source.column_names)
 
     frame, values = _typed_values(frame, source, timezone)
     frame = frame.hstack(values)
-    frame = frame.with_columns(pl.any_horizontal(f.fill_null(False) for f in _broken_flags(source)).alias(_BAD))
-    extra = (pl.struct(extras).struct.json_encode() if extras else pl.lit(None, pl.String)).alias(EXTRA)
+    flags = _broken_flags(source, plausible)
+    frame = frame.with_columns(pl.any_horizontal(f.fill_null(False) for f in flags).alias(_BAD))
     good = frame.filter(~pl.col(_BAD)).select(
-        *(pl.col(_value(c.name)).alias(c.name) for c in source.columns), extra, ROW_NUMBER
+        *(pl.col(_value(c.name)).alias(c.name) for c in source.columns),
+        pl.lit(None, pl.String).alias(EXTRA),
+        ROW_NUMBER,
     )
-    bad = _explain(frame.filter(pl.col(_BAD)), source, file_label, names)
+    bad = _explain(frame.filter(pl.col(_BAD)), source, file_label, names, plausible)
     if good.height + bad.height != frame.height:  # rows in = loaded + quarantined, or the batch is not taken
         raise AssertionError(f"{file_label}: {frame.height} rows checked but {good.height} + {bad.height} kept")
     return CheckedBatch(good=good, bad=bad)
+
+
+_READER_COLUMNS = (ROW_NUMBER, DUPLICATE_KEY, NOT_TEXT)
 
 
 # ---- naming of the working columns ----------------------------------------------------------------------------
@@ -243,7 +267,7 @@ def _timestamp_in_shape(text: pl.Expr, sample: str | None, timezone: str) -> pl.
     minutes = _offset_minutes(offset) if offset else None
     if digits > 6 or (offset and minutes is None):
         return pl.lit(None, _TS)
-    same_shape = text.str.len_bytes() == 19 + len(fraction) + len(offset)
+    same_shape = (text.str.len_bytes() == 19 + len(fraction) + len(offset)) & (text.str.slice(17, 2) != "60")
     if fraction:
         same_shape = same_shape & (text.str.slice(19, 1) == fraction[0])
     if offset:
@@ -295,7 +319,9 @@ def _parse_timestamp(text: pl.Expr, timezone: str) -> pl.Expr:
         pl.when(off == "Z").then(0).when((hours <= 23) & (minutes <= 59)).then(sign * (hours * 60 + minutes))
     )
     with_offset = (local - pl.duration(minutes=offset_minutes)).dt.replace_time_zone(UTC)
-    return pl.when(off.is_null()).then(_local_to_utc(local, timezone)).otherwise(with_offset).cast(_TS)
+    leap_second = field("sec") == ":60"  # strptime would move it to the next minute: no stored type holds it
+    value = pl.when(off.is_null()).then(_local_to_utc(local, timezone)).otherwise(with_offset)
+    return pl.when(leap_second.fill_null(False)).then(pl.lit(None, _TS)).otherwise(value).cast(_TS)
 
 
 class _DecimalShape:
@@ -314,8 +340,8 @@ class _DecimalShape:
 # ---- finding bad rows (cheap, every row) -----------------------------------------------------------------------
 
 
-def _broken_flags(source: Source) -> list[pl.Expr]:
-    flags = []
+def _broken_flags(source: Source, plausible: tuple[dt.datetime, dt.datetime] | None) -> list[pl.Expr]:
+    flags = [pl.col(DUPLICATE_KEY).is_not_null(), pl.col(NOT_TEXT).is_not_null()]
     for c in source.columns:
         col, value = pl.col(c.name), pl.col(_value(c.name))
         flags.append(col.is_not_null() & value.is_null())  # present but not parseable / not allowed
@@ -323,6 +349,8 @@ def _broken_flags(source: Source) -> list[pl.Expr]:
             flags.append(col.is_null())
         if c.min_value is not None:
             flags.append(value < c.min_value)
+        if c.kind == "timestamp" and plausible is not None:
+            flags.append(_implausible(value, plausible))
     for o in source.order_rules:
         flags.append(pl.col(_value(o.later)) < pl.col(_value(o.earlier)))
     return flags
@@ -340,26 +368,62 @@ _QUARANTINE_SCHEMA = {
 }
 
 
-def _explain(bad_rows: pl.DataFrame, source: Source, file_label: str, raw_names: list[str]) -> pl.DataFrame:
+def _implausible(value: pl.Expr, plausible: tuple[dt.datetime, dt.datetime]) -> pl.Expr:
+    low, high = plausible
+    return (value < pl.lit(low, _TS)) | (value > pl.lit(high, _TS))
+
+
+def _explain(
+    bad_rows: pl.DataFrame,
+    source: Source,
+    file_label: str,
+    raw_names: list[str],
+    plausible: tuple[dt.datetime, dt.datetime] | None,
+) -> pl.DataFrame:
     if bad_rows.is_empty():  # the common case: skip building the explanation
         return pl.DataFrame(schema=_QUARANTINE_SCHEMA)
     rule_names = [_rule(c.name) for c in source.columns] + [_order(i) for i in range(len(source.order_rules))]
+    line_rules = [
+        pl.when(pl.col(DUPLICATE_KEY).is_not_null()).then(pl.lit(contract.RULE_DUPLICATE_KEY)),
+        pl.when(pl.col(NOT_TEXT).is_not_null()).then(pl.lit(contract.RULE_TYPE)),
+    ]
     return (
         bad_rows.lazy()
-        .with_columns(_column_rule(bad_rows.schema[c.name], c).alias(_rule(c.name)) for c in source.columns)
+        .with_columns(_column_rule(bad_rows.schema[c.name], c, plausible).alias(_rule(c.name)) for c in source.columns)
         .with_columns(_order_rule(o).alias(_order(i)) for i, o in enumerate(source.order_rules))
         .select(
             pl.col(ROW_NUMBER).alias("row_number"),
-            pl.coalesce(_named_when_broken(source)).alias("column_name"),
-            pl.coalesce(pl.col(r) for r in rule_names).alias("rule"),
-            _message(source, file_label).alias("message"),
-            pl.struct(raw_names).struct.json_encode().alias("raw_record"),
+            pl.coalesce(_cut(pl.col(DUPLICATE_KEY)), pl.col(NOT_TEXT), *_named_when_broken(source)).alias(
+                "column_name"
+            ),
+            pl.coalesce(*line_rules, *(pl.col(r) for r in rule_names)).alias("rule"),
+            _message(source, file_label, plausible).alias("message"),
+            pl.struct(_recorded(name, bad_rows.schema[name]) for name in raw_names)
+            .struct.json_encode()
+            .alias("raw_record"),
         )
         .collect()
     )
 
 
-def _column_rule(dtype: pl.DataType, column: Column) -> pl.Expr:
+def _cut(text: pl.Expr) -> pl.Expr:
+    """Text cut to contract.QUARANTINE_VALUE_CHARS, with the marker when it was cut."""
+    limit = contract.QUARANTINE_VALUE_CHARS
+    return (
+        pl.when(text.str.len_chars() > limit)
+        .then(text.str.slice(0, limit) + pl.lit(contract.QUARANTINE_CUT_MARKER))
+        .otherwise(text)
+    )
+
+
+def _recorded(name: str, dtype: pl.DataType) -> pl.Expr:
+    """A contract column's value as the quarantine record keeps it: as read, long text cut."""
+    return (_cut(pl.col(name)) if dtype == pl.String else pl.col(name)).alias(name)
+
+
+def _column_rule(
+    dtype: pl.DataType, column: Column, plausible: tuple[dt.datetime, dt.datetime] | None = None
+) -> pl.Expr:
     """The first rule this column's value breaks, or null."""
     col, value = pl.col(column.name), pl.col(_value(column.name))
     present = col.is_not_null()
@@ -376,6 +440,8 @@ def _column_rule(dtype: pl.DataType, column: Column) -> pl.Expr:
     kind_rule = _KIND_RULE.get(column.kind)
     if kind_rule:
         rule = rule.when(unparsed).then(pl.lit(kind_rule))
+    if column.kind == "timestamp" and plausible is not None:
+        rule = rule.when(_implausible(value, plausible)).then(pl.lit(contract.RULE_IMPLAUSIBLE_TIMESTAMP))
     if column.min_value is not None:
         rule = rule.when(value < column.min_value).then(pl.lit(contract.RULE_NON_NEGATIVE))
     return rule.otherwise(pl.lit(None, pl.String))
@@ -394,6 +460,7 @@ def _rules_of(column: Column) -> tuple[str, ...]:
     """The value rules (besides required) a column of this kind can break."""
     rules = {
         "decimal": (contract.RULE_DECIMAL, contract.RULE_DECIMAL_SCALE),
+        "timestamp": (contract.RULE_TIMESTAMP, contract.RULE_IMPLAUSIBLE_TIMESTAMP),
     }.get(column.kind) or ((_KIND_RULE[column.kind],) if column.kind in _KIND_RULE else ())
     return rules + ((contract.RULE_NON_NEGATIVE,) if column.min_value is not None else ())
 
@@ -419,10 +486,14 @@ def _shown(name: str) -> pl.Expr:
     return pl.lit("'") + cut + pl.lit("'")
 
 
-def _expectation(column: Column, rule: str) -> str:
+def _expectation(column: Column, rule: str, plausible: tuple[dt.datetime, dt.datetime] | None) -> str:
     name = column.name
+    low, high = (f"{t.astimezone(dt.UTC):%Y-%m-%dT%H:%M:%SZ}" for t in plausible) if plausible else ("", "")
     return {
-        contract.RULE_TIMESTAMP: f"{name} must be an ISO 8601 timestamp",
+        contract.RULE_TIMESTAMP: f"{name} must be an ISO 8601 timestamp (seconds 00 to 59)",
+        contract.RULE_IMPLAUSIBLE_TIMESTAMP: (
+            f"{name} must be between {low} (setting timestamp_min) and {high} (one day after ingestion)"
+        ),
         contract.RULE_ENUM: f"{name} must be one of {', '.join(column.enum)}",
         contract.RULE_DECIMAL: f"{name} must be a plain decimal number with at most {_MAX_INT_DIGITS} integer digits",
         contract.RULE_DECIMAL_SCALE: f"{name} must have at most {contract.MONEY_SCALE} decimal places",
@@ -432,7 +503,7 @@ def _expectation(column: Column, rule: str) -> str:
     }[rule]
 
 
-def _column_fragment(column: Column) -> pl.Expr:
+def _column_fragment(column: Column, plausible: tuple[dt.datetime, dt.datetime] | None) -> pl.Expr:
     rule = pl.col(_rule(column.name))
     fragment = pl.when(rule == contract.RULE_REQUIRED).then(
         pl.lit(f"column {column.name} is empty: breaks {contract.RULE_REQUIRED} ({column.name} must have a value)")
@@ -442,10 +513,33 @@ def _column_fragment(column: Column) -> pl.Expr:
             pl.concat_str(
                 pl.lit(f"column {column.name} = "),
                 _shown(column.name),
-                pl.lit(f" breaks {name} ({_expectation(column, name)})"),
+                pl.lit(f" breaks {name} ({_expectation(column, name, plausible)})"),
             )
         )
     return fragment
+
+
+def _line_fragments() -> list[pl.Expr]:
+    repeated, not_text = pl.col(DUPLICATE_KEY), pl.col(NOT_TEXT)
+    return [
+        pl.when(repeated.is_not_null()).then(
+            pl.concat_str(
+                pl.lit("key "),
+                _shown(DUPLICATE_KEY),
+                pl.lit(f" appears more than once in the line: breaks {contract.RULE_DUPLICATE_KEY} "),
+                pl.lit("(a JSON line must not repeat a key: which value counts would be ambiguous)"),
+            )
+        ),
+        pl.when(not_text.is_not_null()).then(
+            pl.concat_str(
+                pl.lit("column "),
+                not_text,
+                pl.lit(f" is not a JSON string: breaks {contract.RULE_TYPE} ("),
+                not_text,
+                pl.lit(" must be a JSON string, not a number, boolean, list or object)"),
+            )
+        ),
+    ]
 
 
 def _order_fragment(i: int, order: contract.OrderRule) -> pl.Expr:
@@ -460,8 +554,8 @@ def _order_fragment(i: int, order: contract.OrderRule) -> pl.Expr:
     )
 
 
-def _message(source: Source, file_label: str) -> pl.Expr:
-    fragments = [_column_fragment(c) for c in source.columns]
+def _message(source: Source, file_label: str, plausible: tuple[dt.datetime, dt.datetime] | None) -> pl.Expr:
+    fragments = _line_fragments() + [_column_fragment(c, plausible) for c in source.columns]
     fragments += [_order_fragment(i, o) for i, o in enumerate(source.order_rules)]
     return pl.concat_str(
         pl.lit(f"{file_label} row "),

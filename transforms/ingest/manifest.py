@@ -26,6 +26,10 @@ def read_known(con: duckdb.DuckDBPyConnection) -> KnownFiles:
         f"SELECT sha256, min(path) FROM {MANIFEST} WHERE status = ? GROUP BY sha256", [STATUS_LOADED]
     ).fetchall():
         known.loaded[sha] = path
+    for path, sha in con.execute(
+        f"SELECT path, arg_max(sha256, ingest_seq) FROM {MANIFEST} WHERE status = ? GROUP BY path", [STATUS_LOADED]
+    ).fetchall():
+        known.paths[path] = sha
     return known
 
 
@@ -46,10 +50,13 @@ def record_file(
     run_id: str,
     ingested_at: dt.datetime,
     ingest_seq: int,
+    extra_columns: str | None = None,
+    rewrite_of: str | None = None,
 ) -> None:
     con.execute(
         f"INSERT INTO {MANIFEST} (source, path, sha256, size_bytes, format, rows_in, rows_loaded, rows_quarantined, "
-        "status, reason, run_id, ingested_at, ingest_seq, mtime_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "status, reason, run_id, ingested_at, ingest_seq, mtime_ns, extra_columns, rewrite_of) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             f.source,
             f.rel_path,
@@ -65,6 +72,8 @@ def record_file(
             ingested_at,
             ingest_seq,
             f.mtime_ns,
+            extra_columns,
+            rewrite_of,
         ],
     )
 

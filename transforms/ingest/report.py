@@ -18,7 +18,7 @@ class SourceSummary:
     rows_in: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
-    files_failed: int = 0  # files refused whole (unreadable, unknown extension, missing column)
+    files_failed: int = 0  # files refused whole (unreadable, unknown extension, missing column, ...)
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,8 @@ class FileResult:
     ingest_seq: int | None = None
     reason: str | None = None  # failed: why; duplicate: the path already loaded with these bytes
     rule: str | None = None  # failed: the contract.FILE_* rule
+    extra_columns: str | None = None  # loaded: JSON list of the columns outside the contract (name, non_null_count)
+    rewrite_of: str | None = None  # the sha256 loaded earlier at this path, when the file was rewritten in place
 
 
 @dataclass

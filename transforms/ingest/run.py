@@ -18,6 +18,7 @@ from transforms import contract
 from transforms.ingest import manifest
 from transforms.ingest.batching import BatchSizes
 from transforms.ingest.discover import LandedFile, find_landed_files, unseen_files
+from transforms.ingest.key_identity import check_key
 from transforms.ingest.report import IngestReport
 from transforms.ingest.tables import ensure_tables
 from transforms.progress import Progress
@@ -53,6 +54,7 @@ def ingest(
             # rows carry their file and row number, so DuckDB may write them in any order
             con.execute("SET preserve_insertion_order = false")
             ensure_tables(con)
+            check_key(con, key, settings, root)  # another key (or the demo key) is refused before any file is touched
             known = manifest.read_known(con)
             todo = _unseen(root, known, report)
             if todo:
@@ -81,12 +83,22 @@ def _unseen(root: Path, known: manifest.KnownFiles, report: IngestReport) -> lis
     return todo
 
 
+def timestamp_min(settings: Settings) -> dt.datetime:
+    """settings.timestamp_min as a UTC instant (a date or a time without offset is in the bank's zone)."""
+    earliest = dt.datetime.fromisoformat(settings.timestamp_min)
+    if earliest.tzinfo is None:
+        earliest = earliest.replace(tzinfo=settings.tz)
+    return earliest.astimezone(dt.UTC)
+
+
 def _load_all(con, todo: list[LandedFile], known, report, settings, key, progress, sizes) -> None:
     from transforms.ingest.load import LoadContext, load_files
     from transforms.ingest.pii import Pseudonymizer
 
     say = (lambda line: print(f"  {line}", file=sys.stderr, flush=True)) if progress else None
-    ctx = LoadContext(report.run_id, settings.timezone, Pseudonymizer(key), sizes, on_batch=say)
+    ctx = LoadContext(
+        report.run_id, settings.timezone, Pseudonymizer(key), sizes, on_batch=say, timestamp_min=timestamp_min(settings)
+    )
     with Progress("ingest", total=len(todo), enabled=progress) as steps:
         for result in load_files(con, todo, known, ctx, on_file=steps.step):
             log.debug("%s: %s", result.path, result)

@@ -33,8 +33,12 @@ CREATE TABLE IF NOT EXISTS {MANIFEST} (
     ingested_at      TIMESTAMPTZ NOT NULL,
     ingest_seq       BIGINT      NOT NULL PRIMARY KEY,  -- = _ingest_seq of the file's rows
     mtime_ns         BIGINT      NOT NULL,  -- with path and size: the no-rehash fast path of the next call
+    extra_columns    VARCHAR,  -- JSON [{"name", "non_null_count"}] of the columns outside the contract (values dropped)
+    rewrite_of       VARCHAR,  -- sha256 loaded earlier at this path: the file was rewritten in place since
     CHECK (rows_in = rows_loaded + rows_quarantined)
 )"""
+# Columns added to the manifest after its first layout: an existing warehouse gets them (NULL in earlier rows).
+MANIFEST_ADDED_COLUMNS = (("extra_columns", "VARCHAR"), ("rewrite_of", "VARCHAR"))
 
 QUARANTINE_DDL = f"""
 CREATE TABLE IF NOT EXISTS {QUARANTINE} (
@@ -45,7 +49,8 @@ CREATE TABLE IF NOT EXISTS {QUARANTINE} (
     column_name    VARCHAR,                -- the column of the first broken rule
     rule           VARCHAR     NOT NULL,   -- a contract.RULE_* (row) or contract.FILE_* (file) name
     message        VARCHAR     NOT NULL,   -- every broken rule of the row, readable
-    raw_record     VARCHAR,                -- the row as JSON text, personal columns replaced by their hash
+    raw_record     VARCHAR,                -- the row's contract columns as JSON text, personal ones hashed, values
+                                           -- cut to contract.QUARANTINE_VALUE_CHARS; other columns never kept
     run_id         VARCHAR     NOT NULL,
     quarantined_at TIMESTAMPTZ NOT NULL
 )"""
@@ -64,12 +69,23 @@ CREATE TABLE IF NOT EXISTS {DUPLICATES} (
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the raw schema and its tables when missing (never alters existing ones)."""
+    """Create the raw schema and its tables when missing; the only change to existing tables is adding the
+    manifest's later columns (MANIFEST_ADDED_COLUMNS)."""
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
     for source in contract.SOURCES:
         con.execute(contract.raw_table_ddl(source, SCHEMA))
     for ddl in (MANIFEST_DDL, QUARANTINE_DDL, DUPLICATES_DDL):
         con.execute(ddl)
+    have = {
+        name
+        for (name,) in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = 'ingested_files'",
+            [SCHEMA],
+        ).fetchall()
+    }
+    for name, kind in MANIFEST_ADDED_COLUMNS:
+        if name not in have:
+            con.execute(f"ALTER TABLE {MANIFEST} ADD COLUMN {name} {kind}")
 
 
 def raw_columns(source: str) -> list[str]:
