@@ -8,7 +8,9 @@ run per as-of date, oldest first (max_active_runs 1).
          → serving copy → notify (+ the riskcard_scorecard asset when a new version came out)
 
 A critical validation failure fails the run at ``validate`` with a clear message and an alert; nothing is
-published and the previous version stays the latest. Every task that writes the DuckDB file runs in the writer
+published and the previous version stays the latest. ``publish`` trusts the ``validate`` run only when it checked
+the same build and the same mart rows (an ingest landing in between is outside the version; a rebuild in between
+fails the run, saying what to rerun). Every task that writes the DuckDB file runs in the writer
 pool (one slot). Thin by design: no database access, no dbt parsing while the scheduler parses this file.
 """
 
@@ -71,7 +73,8 @@ def riskcard_scorecard():
 
     @task(**WRITER)
     def snapshot(published: dict) -> dict:
-        """The immutable Parquet snapshot of the version."""
+        """The immutable Parquet snapshot of the version, and of every other committed version of the date that
+        lacks one (a publish killed between its commit and its snapshot)."""
         return pipeline.snapshot_scorecard(published)
 
     @task(**WRITER)

@@ -3,8 +3,8 @@
 - demo data publishes version 1; an unchanged re-run creates nothing;
 - a late update to the logs (three change-failure incidents recorded on D arrive in a late file) followed by a
   rebuild publishes version 2, and `scorecard diff` shows what moved;
-- a corrupted input (a re-sent complaints file full of broken rows: the quarantine rate far above the limit)
-  fails a critical expectation: no new version, scorecard_latest still shows version 2, a dq_alerts row, and
+- a corrupted input (a re-sent complaints file full of broken rows: the quarantine rate far above the limit),
+  once a build has read it, fails a critical expectation: no new version, scorecard_latest still shows version 2, a dq_alerts row, and
   both alert servers received a message naming the failed expectation;
 - the snapshots round-trip: each version's Parquet equals its table rows and matches its manifest.
 """
@@ -18,6 +18,7 @@ import duckdb
 import pytest
 
 from tests.test_alerts import smtp_server, webhook  # noqa: F401 - fixtures (real servers on 127.0.0.1)
+from tests.warehouse_reads import rows as _query
 from transforms import build as build_mod
 from transforms import generate as generate_mod
 from transforms import ingest as ingest_mod
@@ -88,14 +89,6 @@ def _broken_complaints(day: dt.date, n: int) -> list[dict]:
     ]
 
 
-def _query(settings, sql, params=None):
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
-
-
 def test_demo_data_versions_diff_and_a_blocked_corruption(tmp_path, smtp_server, webhook, capsys):  # noqa: F811
     inbox, smtp_port = smtp_server
     url, received = webhook
@@ -163,6 +156,7 @@ def test_demo_data_versions_diff_and_a_blocked_corruption(tmp_path, smtp_server,
     resent = settings.landing / "complaints" / LAST.isoformat() / f"complaints_{LAST.isoformat()}_resent.jsonl"
     _write_jsonl(resent, _broken_complaints(LAST, 40))
     assert ingest_mod.ingest(settings).exit_code == 3  # rows quarantined
+    build_mod.build(settings, as_of=LAST)  # the version is bound to a build: the file counts once a build read it
     with pytest.raises(PublishBlocked) as blocked:
         publish(settings, LAST, force=True)
     assert "ingestion_health.quarantine_rate_under_limit" in str(blocked.value)

@@ -5,6 +5,12 @@ of the ingestion-health dataset built from it.
 raw.ingested_files (one loaded file per source per local day, path in the landing layout), raw.quarantine and
 marts.fct_leaf_indicators (30 leaves for the as-of date, levels derived from the catalogue's thresholds), as the
 ingestion and dbt parts write them. Tests then break one thing and check what validation and publishing say.
+
+The builder also records its builds in ``ops.build_runs`` with the real recording functions of
+``transforms.build`` (validation and publishing bind to the date's latest build and its ingest high-water mark):
+``set_indicators`` is a build of its date; ``add_file`` is an ingest followed by a rebuild of the dates the mart
+holds (the rows stay the builder's), unless ``built=False``: then the file landed after the last build, which
+never read it.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import pandas as pd
 import pytest
 
 from transforms import contract
+from transforms.build import BUILD_SUCCESS, finish_build_record, start_build_record
 from transforms.catalogue import load_catalogue
 from transforms.ingest.tables import ensure_tables
 from transforms.validation.health import ingestion_health_frame, longest_gap, window_for
@@ -86,8 +93,10 @@ class WarehouseBuilder:
         status: str = "loaded",
         suffix: str = "",
         hour: int = 12,
+        built: bool = True,
     ) -> str:
-        """One landing file of ``source`` for local ``day``: ``rows`` loaded raw rows (updated_at on that day)."""
+        """One landing file of ``source`` for local ``day``: ``rows`` loaded raw rows (updated_at on that day);
+        ``built``: a build of the mart's dates then reads it (see the module docstring)."""
         self.seq += 1
         path = file_path(source, day, suffix)
         sha = hashlib.sha256(f"{path}#{self.seq}".encode()).hexdigest()
@@ -151,7 +160,29 @@ class WarehouseBuilder:
                 "'test-ingest', ?)",
                 [source, path, sha, now],
             )
+        if built:
+            self.rebuild()
         return path
+
+    def record_build(self, date_from: dt.date, date_to: dt.date | None = None, status: str = BUILD_SUCCESS) -> str:
+        """An ops.build_runs row as `riskcard build` writes it (high-water = the manifest's max ingest_seq)."""
+        build_id, _ = start_build_record(self.con, date_from, date_to or date_from, False)
+        if status != "running":
+            finish_build_record(self.con, build_id, status, None if status == BUILD_SUCCESS else "test: failed")
+        return build_id
+
+    def rebuild(self) -> str | None:
+        """A successful build of every date the mart holds (nothing when it holds none)."""
+        exists = self.con.execute(
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE table_schema = 'marts' AND table_name = 'fct_leaf_indicators'"
+        ).fetchall()[0][0]
+        if not exists:
+            return None
+        first, last = self.con.execute(
+            "SELECT min(as_of_date), max(as_of_date) FROM marts.fct_leaf_indicators"
+        ).fetchall()[0]
+        return self.record_build(first, last) if first is not None else None
 
     def add_source_days(self, source: str, days: Iterable[dt.date], **kwargs) -> None:
         for day in days:
@@ -209,6 +240,7 @@ class WarehouseBuilder:
             """
         )
         self.con.unregister("new_leaf_rows")
+        self.record_build(as_of)
 
 
 def window_day_list(settings, as_of: dt.date) -> list[dt.date]:
@@ -320,8 +352,10 @@ def test_stale_source_quarantine_and_failed_files_are_measured(settings):
         # a later delivery of the same path that loads clears the failure
         builder.seq += 1
         builder.con.execute(
-            """INSERT INTO raw.ingested_files SELECT source, path, 'fixed', size_bytes, format, 0, 0, 0, 'loaded',
-               NULL, run_id, ingested_at, ?, mtime_ns FROM raw.ingested_files WHERE path = ?""",
+            """INSERT INTO raw.ingested_files (source, path, sha256, size_bytes, format, rows_in, rows_loaded,
+                   rows_quarantined, status, reason, run_id, ingested_at, ingest_seq, mtime_ns)
+               SELECT source, path, 'fixed', size_bytes, format, 0, 0, 0, 'loaded', NULL, run_id, ingested_at, ?,
+                   mtime_ns FROM raw.ingested_files WHERE path = ?""",
             [builder.seq, failed],
         )
         assert _by_source(ingestion_health_frame(builder.con, settings, AS_OF))["backups"]["files_failed"] == 0

@@ -165,6 +165,8 @@ def build_indicators(plan: dict[str, Any]) -> dict[str, Any]:
         "status_counts": dict(result.status_counts),
         "nodes": dict(statuses),
         "failed_nodes": failed,
+        "build_id": result.build_id,
+        "ingest_high_water": result.ingest_high_water,
     }
 
 
@@ -227,15 +229,24 @@ def publish_scorecard(plan: dict[str, Any], validation: dict[str, Any]) -> dict[
 
 def snapshot_scorecard(published: dict[str, Any]) -> dict[str, Any]:
     """The version's immutable Parquet snapshot exists and matches its sha256 manifest (publish wrote it; a
-    snapshot lost after a crash is written again, an existing one is never overwritten)."""
-    from transforms.snapshots import verify_snapshot, write_snapshot
+    snapshot lost after a crash is written again, an existing one is never overwritten). Every other committed
+    version of the date without its snapshot (a publish killed between its commit and its snapshot) gets it
+    too, and each one written is checked against its manifest."""
+    from transforms.snapshots import repair_snapshots, snapshot_dir, verify_snapshot
 
     settings = load_settings()
-    path = write_snapshot(settings, dt.date.fromisoformat(published["as_of"]), published["version"])
-    problems = verify_snapshot(path)
-    if problems:
-        raise DataQualityFailure(f"the Parquet snapshot {path} does not match its manifest: " + "; ".join(problems))
-    return {**published, "snapshot_dir": str(path)}
+    as_of = dt.date.fromisoformat(published["as_of"])
+    repaired = repair_snapshots(settings, as_of)
+    path = snapshot_dir(settings, as_of, published["version"])
+    for checked in {path, *repaired}:
+        problems = verify_snapshot(checked)
+        if problems:
+            raise DataQualityFailure(
+                f"the Parquet snapshot {checked} does not match its manifest: " + "; ".join(problems)
+            )
+    if repaired:
+        log.warning("wrote the missing snapshot(s) %s", ", ".join(str(p) for p in repaired))
+    return {**published, "snapshot_dir": str(path), "snapshots_repaired": [str(p) for p in repaired]}
 
 
 def refresh_serving_copy(published: dict[str, Any]) -> dict[str, Any]:

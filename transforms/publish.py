@@ -2,28 +2,42 @@
 
 Steps, all under the warehouse writer lock (taken once, here):
 
-1. the data is fit: either the stored validation run ``validation_run_id`` (same as-of date, no critical
-   failure), or a fresh run of the ``ingestion_health`` and ``indicators`` suites (recorded like `riskcard
-   validate`);
+1. the data is fit: the date's latest build (``ops.build_runs``) succeeded (a failed build, whose dbt test
+   failed after the rows were written, or one that never finished, blocks), and either the stored validation
+   run ``validation_run_id`` (same as-of date, no critical failure, and bound to that same build and to the
+   same mart rows: a rebuild or any change of the rows since refuses it), or a fresh run of the
+   ``ingestion_health`` and ``indicators`` suites (recorded like `riskcard validate`);
 2. the weight profile loads (an invalid one raises ProfileInvalid: blocked, never a fallback) and the synthesis
    of the leaf levels of ``marts.fct_leaf_indicators`` gives the scorecard rows;
 3. the ``scorecard`` suite validates those rows before anything is written;
 4. the rows' content hash is compared with the latest version of the date: identical content reports
    ``unchanged`` and writes nothing (unless ``force``); otherwise version N = latest + 1 is inserted into
    ``published.scorecard_versions`` and ``published.scorecard`` in one transaction;
-5. the version's Parquet snapshot is written (immutable) and the analysts' serving copy is swapped in.
+5. the Parquet snapshot (immutable) of the version, and of every earlier version of the date that a killed
+   publish left without one, is written, and the analysts' serving copy is swapped in (a failure there is
+   reported in the result's message, not raised: the version is committed).
 
 Any critical failure (steps 1-3) raises :class:`PublishBlocked` after recording it and alerting: no new version,
-and the previous version stays the latest. Alerts are sent after the lock is released.
+and the previous version stays the latest. Alerts are sent after the lock is released, whatever happened after
+the validation that raised them.
 
 Provenance recorded per version:
 - ``input_digest``: sha256 over the sorted, distinct sha256s of the landing files that hold at least one raw
-  record with ``updated_at`` before the end of the as-of date (local) — exactly the files whose records the
-  state as of D can read; joined with "\\n". A late file with records for D or earlier changes it; files with
-  only later records do not. ``input_files`` is their number.
+  record with ``updated_at`` before the end of the as-of date (local) and that the build read (``ingest_seq``
+  up to the build's ``ingest_high_water``) — exactly the files whose records the built state as of D read;
+  joined with "\\n". A late file with records for D or earlier changes it once a build has read it; files with
+  only later records do not, nor do files ingested after the build. ``input_files`` is their number.
+- ``build_id`` / ``ingest_high_water`` / ``indicator_rows_hash``: the build, its high-water mark and the hash of
+  the mart rows that were validated and synthesized; ``failed_files_cleared``: JSON list of the window's failed
+  files that did not block because they were acknowledged (`riskcard ingest ack`, with reason, who and when) or
+  superseded (a later load of the same bytes, or of a file of the same source and day).
 - ``code_version``: ``git describe --tags --always --dirty`` of the project checkout when available, else the
   installed package version.
-- ``content_hash``: sha256 of the canonical JSON (sorted keys) of the version's rows without as_of_date/version.
+- ``content_hash``: sha256 of the canonical JSON (sorted keys) of the version's rows without as_of_date/version,
+  every float rounded to 10 significant digits first (``HASH_SIGNIFICANT_DIGITS``): the AHP weights come from
+  power iteration and sums from parallel aggregation, whose last bits may differ between runs or machines; such
+  a difference never makes a new version, while a change of a unit in the 9th significant digit or more always
+  does (a value within a last-bit distance of a rounding boundary can still, very rarely, tip either way).
 """
 
 from __future__ import annotations
@@ -35,12 +49,13 @@ import json
 import logging
 import math
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from transforms.build import BUILD_RUNNING, BUILD_SUCCESS, current_build
 from transforms.contract import SOURCES
 from transforms.scorecard import (
     GOAL_EN,
@@ -50,16 +65,17 @@ from transforms.scorecard import (
     VERSION_COLUMNS,
     ensure_published_tables,
 )
-from transforms.serving import refresh_serving, refresh_serving_from
-from transforms.snapshots import snapshot_dir, write_snapshot, write_snapshot_from
-from transforms.validation.datasets import table_exists
-from transforms.validation.health import window_for
+from transforms.serving import refresh_serving
+from transforms.snapshots import clean_staging, repair_snapshots_from, snapshot_dir, write_snapshot
+from transforms.validation.datasets import indicator_rows_hash, table_exists
+from transforms.validation.health import FailedFile, failed_files, window_for
 from transforms.validation.record import ensure_ops_tables, record_outcome, stored_run
 from transforms.validation.results import ValidationOutcome
 from transforms.validation.run import (
     LEVELS,
     log_outcome,
     new_run_id,
+    refresh_serving_safely,
     require_warehouse,
     run_data_suites,
     run_scorecard_suite,
@@ -127,7 +143,10 @@ def publish(
     run_id: str | None = None,
     validation_run_id: str | None = None,
 ) -> PublishResult:
-    """Publish the scorecard for ``as_of`` (see the module docstring). Raises PublishBlocked or WarehouseBusy."""
+    """Publish the scorecard for ``as_of`` (see the module docstring). Raises PublishBlocked or WarehouseBusy.
+
+    The alerts of the validation runs are sent whatever happens after them (a failing serving refresh, a crash
+    while writing): they go out in a ``finally``, after the lock is released."""
     from transforms.alerts import send_alerts
     from transforms.warehouse import connect, writer_lock
 
@@ -138,34 +157,46 @@ def publish(
     used_validation = validation_run_id
     blocked: str | None = None
     result: PublishResult | None = None
-    with writer_lock(settings, what=f"publish {as_of}"):
-        con = connect(settings)
-        try:
-            ensure_published_tables(con)
-            ensure_ops_tables(con)
+    latest_note = "No new version was created."
+    serving_error: Exception | None = None
+    try:
+        with writer_lock(settings, what=f"publish {as_of}"):
+            con = connect(settings)
             try:
-                used_validation = _data_is_fit(settings, con, as_of, validation_run_id, to_alert)
-                result = _publish_locked(settings, con, as_of, profile_name, force, run_id, used_validation, to_alert)
-            except _Blocked as exc:
-                blocked = exc.message
-            refresh_serving_from(settings, con)  # also when blocked: analysts see the new dq_alerts
-        finally:
-            con.close()
-    for outcome in to_alert:
-        send_alerts(
-            settings,
-            outcome,
-            publish_blocked=blocked is not None,
-            stage="validation" if outcome.suites != ("scorecard",) else "publish (scorecard suite)",
-        )
+                ensure_published_tables(con)
+                ensure_ops_tables(con)
+                clean_staging(settings)  # folders of killed snapshot writers
+                try:
+                    fit = _data_is_fit(settings, con, as_of, validation_run_id, to_alert)
+                    used_validation = fit.validation_run_id
+                    result = _publish_locked(settings, con, as_of, profile_name, force, run_id, fit, to_alert)
+                except _Blocked as exc:
+                    blocked = exc.message
+                    latest_note = _latest_note(con, as_of)
+                serving_error = refresh_serving_safely(settings, con)  # also when blocked: the new dq_alerts
+            finally:
+                con.close()
+    finally:
+        for outcome in to_alert:
+            send_alerts(
+                settings,
+                outcome,
+                publish_blocked=blocked is not None,
+                stage="validation" if outcome.suites != ("scorecard",) else "publish (scorecard suite)",
+            )
     if blocked is not None:
-        latest = _latest_note(settings, as_of)
-        message = f"publishing the scorecard for {as_of} is blocked: {blocked}. {latest}"
+        message = f"publishing the scorecard for {as_of} is blocked: {blocked}. {latest_note}"
         log.error(message)
         raise PublishBlocked(
             message, PublishResult("blocked", as_of, None, None, message, run_id, used_validation, None)
         )
     assert result is not None
+    if serving_error is not None:
+        result = replace(
+            result,
+            message=f"{result.message}; the serving copy was NOT refreshed ({type(serving_error).__name__}: "
+            f"{serving_error}): the next publish or validate refreshes it",
+        )
     log.info(result.message)
     return result
 
@@ -173,8 +204,40 @@ def publish(
 # ---- steps ------------------------------------------------------------------------------------------------------
 
 
-def _data_is_fit(settings, con, as_of, validation_run_id, to_alert) -> str:
-    """The validation run that clears the data for publishing (or _Blocked)."""
+@dataclass(frozen=True)
+class _Fit:
+    """What clears the data: the validation run, and the build / rows it is bound to."""
+
+    validation_run_id: str
+    build: dict[str, Any]
+    rows_hash: str | None
+    failed_files: tuple[FailedFile, ...]
+
+    @property
+    def high_water(self) -> int:
+        return int(self.build["ingest_high_water"])
+
+
+def _current_build_or_block(con, as_of: dt.date) -> dict[str, Any]:
+    """The date's latest build, when it succeeded (else _Blocked saying what to rerun)."""
+    build = current_build(con, as_of)
+    rerun = f"rerun `riskcard build --as-of {as_of}`, then `riskcard publish --as-of {as_of}`"
+    if build is None:
+        raise _Blocked(f"no build of {as_of} is recorded in ops.build_runs, so nothing proves what the mart rows "
+                       f"were built from: {rerun}")  # fmt: skip
+    if build["status"] == BUILD_RUNNING:  # we hold the writer lock: no build is running, this one was killed
+        raise _Blocked(f"build {build['build_id']} of {as_of} (started {build['started_at'].isoformat()}) never "
+                       f"finished (killed?): its rows in marts.fct_leaf_indicators are not trusted; {rerun}")  # fmt: skip
+    if build["status"] != BUILD_SUCCESS:
+        why = ((build.get("message") or "").splitlines() or ["no message"])[0][:300]
+        raise _Blocked(f"build {build['build_id']} of {as_of} failed ({why}); the rows it left in "
+                       f"marts.fct_leaf_indicators are not published: fix the cause and {rerun}")  # fmt: skip
+    return build
+
+
+def _data_is_fit(settings, con, as_of, validation_run_id, to_alert) -> _Fit:
+    """The validation run that clears the data for publishing, bound to the current build and rows (or _Blocked)."""
+    stored = None
     if validation_run_id:
         stored = stored_run(con, validation_run_id, suite="indicators")
         if stored is None:
@@ -186,7 +249,25 @@ def _data_is_fit(settings, con, as_of, validation_run_id, to_alert) -> str:
                 f"validation run {validation_run_id} failed {stored['failed_critical']} critical expectation(s) "
                 "(see ops.dq_alerts)"
             )
-        return validation_run_id
+    build = _current_build_or_block(con, as_of)
+    rows_hash = indicator_rows_hash(con, as_of)
+    failed = tuple(failed_files(con, settings, as_of, int(build["ingest_high_water"])))
+    if stored is not None:
+        again = (f"rerun `riskcard validate --as-of {as_of}` and publish with its run id (or publish without "
+                 "--validation-run-id: it validates the current rows itself)")  # fmt: skip
+        if stored.get("build_id") != build["build_id"]:
+            checked = f"build {stored['build_id']}" if stored.get("build_id") else "no recorded build"
+            raise _Blocked(
+                f"validation run {validation_run_id} checked {checked}, but the rows of {as_of} now come from build "
+                f"{build['build_id']} (rebuilt after the validation): {again}"
+            )
+        if stored.get("indicator_rows_hash") != rows_hash:
+            raise _Blocked(
+                f"validation run {validation_run_id} checked other rows of marts.fct_leaf_indicators for {as_of} "
+                f"than those there now (rows {str(stored.get('indicator_rows_hash'))[:12]}, now "
+                f"{str(rows_hash)[:12]}: changed outside a recorded build): {again}"
+            )
+        return _Fit(validation_run_id, build, rows_hash, failed)
     outcome = run_data_suites(settings, con, as_of, new_run_id("val"))
     record_outcome(con, outcome)
     log_outcome(outcome)
@@ -194,14 +275,15 @@ def _data_is_fit(settings, con, as_of, validation_run_id, to_alert) -> str:
         to_alert.append(outcome)
     if outcome.critical_failed:
         raise _Blocked(_failure_text(outcome))
-    return outcome.run_id
+    return _Fit(outcome.run_id, build, rows_hash, failed)
 
 
-def _publish_locked(settings, con, as_of, profile_name, force, run_id, validation_run_id, to_alert) -> PublishResult:
+def _publish_locked(settings, con, as_of, profile_name, force, run_id, fit: _Fit, to_alert) -> PublishResult:
     from transforms.catalogue import load_catalogue
     from transforms.profiles import ProfileInvalid, load_profile
     from transforms.synthesis import SynthesisError, band_of, synthesize
 
+    validation_run_id = fit.validation_run_id
     catalogue = load_catalogue(settings)
     try:
         weights = load_profile(profile_name, settings, catalogue=catalogue)
@@ -238,12 +320,12 @@ def _publish_locked(settings, con, as_of, profile_name, force, run_id, validatio
     ).fetchone()
     if latest and latest[1] == digest and not force:
         version = int(latest[0])
-        snap = write_snapshot_from(settings, con, as_of, version)  # repairs a snapshot lost after a crash
+        repair_snapshots_from(settings, con, as_of)  # every version of the date that lost (or never got) one
         return PublishResult(
             "unchanged",
             as_of,
             version,
-            snap,
+            snapshot_dir(settings, as_of, version),
             f"scorecard for {as_of} unchanged: identical to version {version} (content {digest[:12]}); "
             "nothing published (use --force to publish it again)",
             run_id,
@@ -252,7 +334,8 @@ def _publish_locked(settings, con, as_of, profile_name, force, run_id, validatio
         )
 
     window = window_for(settings, as_of)
-    inputs, n_files = input_digest(con, settings, as_of)
+    inputs, n_files = input_digest(con, settings, as_of, fit.high_water)
+    cleared = [f.provenance() for f in fit.failed_files if not f.blocking]
     con.execute("BEGIN TRANSACTION")
     try:
         version = con.execute(
@@ -280,6 +363,10 @@ def _publish_locked(settings, con, as_of, profile_name, force, run_id, validatio
             "window_end": window.end,
             "forced": bool(force and latest is not None and latest[1] == digest),
             "snapshot_path": str(snapshot_dir(settings, as_of, version).relative_to(settings.published_dir)),
+            "build_id": fit.build["build_id"],
+            "ingest_high_water": fit.high_water,
+            "indicator_rows_hash": fit.rows_hash,
+            "failed_files_cleared": json.dumps(cleared, ensure_ascii=False, default=str),
         }
         names = [c for c, _ in VERSION_COLUMNS]
         con.execute(
@@ -295,7 +382,8 @@ def _publish_locked(settings, con, as_of, profile_name, force, run_id, validatio
     except Exception:
         con.execute("ROLLBACK")
         raise
-    snap = write_snapshot_from(settings, con, as_of, version)
+    repair_snapshots_from(settings, con, as_of)  # this version's, and any earlier one a killed publish left without
+    snap = snapshot_dir(settings, as_of, version)
     label = getattr(weights, "label", weights.name)
     return PublishResult(
         "published",
@@ -390,22 +478,50 @@ def scorecard_rows(card, catalogue, leaves: dict[str, dict[str, Any]], band_of) 
     return rows
 
 
+# Floats enter the content hash rounded to this many significant digits (see the module docstring).
+HASH_SIGNIFICANT_DIGITS = 10
+
+
+def hash_float(value: float) -> float:
+    """``value`` rounded to HASH_SIGNIFICANT_DIGITS significant digits (decimal), -0.0 as 0.0."""
+    rounded = float(f"{value:.{HASH_SIGNIFICANT_DIGITS}g}")
+    return 0.0 if rounded == 0 else rounded
+
+
+def _for_hash(value: Any) -> Any:
+    if isinstance(value, float):
+        return hash_float(value)
+    if isinstance(value, dict):
+        return {k: _for_hash(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_for_hash(v) for v in value]
+    return value
+
+
 def content_hash(rows: list[dict[str, Any]]) -> str:
-    canonical = json.dumps(rows, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    """sha256 of the canonical JSON of the rows, every float rounded by :func:`hash_float`."""
+    canonical = json.dumps(_for_hash(rows), sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def input_digest(con: duckdb.DuckDBPyConnection, settings, as_of: dt.date) -> tuple[str, int]:
-    """(sha256, file count) of the landing files holding a raw record knowable at the end of ``as_of``."""
+def input_digest(
+    con: duckdb.DuckDBPyConnection, settings, as_of: dt.date, high_water: int | None = None
+) -> tuple[str, int]:
+    """(sha256, file count) of the landing files holding a raw record knowable at the end of ``as_of``; with
+    ``high_water`` (a build's), only the files that build read (``ingest_seq`` up to it)."""
     end = window_for(settings, as_of).end
+    bound = "" if high_water is None else " AND _ingest_seq <= $hw"
     selects = [
-        f"SELECT DISTINCT _file_sha256 AS sha FROM raw.{s} WHERE updated_at < $end"
+        f"SELECT DISTINCT _file_sha256 AS sha FROM raw.{s} WHERE updated_at < $end{bound}"
         for s in SOURCES
         if table_exists(con, "raw", s)
     ]
+    params: dict[str, Any] = {"end": end}
+    if high_water is not None:
+        params["hw"] = int(high_water)
     shas: list[str] = []
     if selects:
-        shas = [r[0] for r in con.execute(" UNION ".join(selects) + " ORDER BY sha", {"end": end}).fetchall()]
+        shas = [r[0] for r in con.execute(" UNION ".join(selects) + " ORDER BY sha", params).fetchall()]
     return hashlib.sha256("\n".join(shas).encode()).hexdigest(), len(shas)
 
 
@@ -432,23 +548,13 @@ def code_version(settings) -> str:
 def _failure_text(outcome: ValidationOutcome) -> str:
     parts = [f"{f.label} (observed {f.observed}; expected {f.expected})" for f in outcome.critical_failures]
     docs = f"; Data Docs: {outcome.data_docs_index}" if outcome.data_docs_index else ""
-    return f"critical expectation(s) failed in run {outcome.run_id}: " + "; ".join(parts) + docs
+    notes = "".join(f"; note: {n}" for n in outcome.notes)  # e.g. which failed file blocks, and how to clear it
+    return f"critical expectation(s) failed in run {outcome.run_id}: " + "; ".join(parts) + docs + notes
 
 
-def _latest_note(settings, as_of: dt.date) -> str:
-    """Which version stays the latest (read from the serving copy, refreshed just before)."""
-    from transforms.warehouse import connect_serving
-
-    try:
-        con = connect_serving(settings)
-    except (FileNotFoundError, duckdb.Error):
-        return "No new version was created."
-    try:
-        row = con.execute(
-            "SELECT max(version) FROM published.scorecard_versions WHERE as_of_date = ?", [as_of]
-        ).fetchone()
-    finally:
-        con.close()
+def _latest_note(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> str:
+    """Which version stays the latest (read from the live warehouse, under the lock)."""
+    row = con.execute("SELECT max(version) FROM published.scorecard_versions WHERE as_of_date = ?", [as_of]).fetchone()
     if row and row[0]:
         return f"No new version was created; version {row[0]} stays the latest for {as_of}."
     return f"No new version was created; nothing is published for {as_of}."

@@ -48,7 +48,14 @@ VERSION_COLUMNS: tuple[tuple[str, str], ...] = (
     ("window_end", "TIMESTAMPTZ"),
     ("forced", "BOOLEAN NOT NULL"),
     ("snapshot_path", "VARCHAR"),
+    # the proof (added later: nullable, appended by ALTER TABLE to warehouses that predate them)
+    ("build_id", "VARCHAR"),  # the ops.build_runs row that wrote the leaf rows
+    ("ingest_high_water", "BIGINT"),  # the largest raw.ingested_files.ingest_seq that build read
+    ("indicator_rows_hash", "VARCHAR"),  # sha256 of the mart rows validated and used (= the validation's)
+    ("failed_files_cleared", "VARCHAR"),  # JSON: failed files of the window acknowledged or superseded
 )
+# columns added after the first release: ensure_published_tables adds them to an older file
+ADDED_VERSION_COLUMNS = ("build_id", "ingest_high_water", "indicator_rows_hash", "failed_files_cleared")
 
 SCORECARD_COLUMNS: tuple[tuple[str, str], ...] = (
     ("as_of_date", "DATE NOT NULL"),
@@ -113,7 +120,12 @@ VIEWS_DDL = (
 
 
 def ensure_published_tables(con: duckdb.DuckDBPyConnection) -> None:
-    for ddl in (*TABLES_DDL, *VIEWS_DDL):
+    for ddl in TABLES_DDL:
+        con.execute(ddl)
+    types = dict(VERSION_COLUMNS)
+    for column in ADDED_VERSION_COLUMNS:
+        con.execute(f"ALTER TABLE published.scorecard_versions ADD COLUMN IF NOT EXISTS {column} {types[column]}")
+    for ddl in VIEWS_DDL:
         con.execute(ddl)
 
 

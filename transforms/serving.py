@@ -4,7 +4,9 @@ DuckDB lets one process write a database file, and a reader cannot open the live
 So at every publish (and every validation) a fresh, small DuckDB file is built next to the serving path with the
 published tables, the data-quality tables and the views, and moved over the old one with ``os.replace`` (atomic
 on one filesystem). An analyst's open connection keeps reading the old file; a new connection sees the new one.
-Nothing ever writes the serving file in place.
+Nothing ever writes the serving file in place. A refresh killed half-way leaves its
+``.riskcard_serving.duckdb.<random>.tmp`` (and ``.tmp.wal``) behind; the next refresh removes them (refreshes run
+under the writer lock, so no other refresh owns one).
 
 What an analyst types (from a shell, while ingestion or a build runs)::
 
@@ -36,6 +38,7 @@ from pathlib import Path
 
 import duckdb
 
+from transforms.build import BUILD_RUNS_DDL
 from transforms.scorecard import TABLES_DDL, VIEWS_DDL
 from transforms.snapshots import snapshot_glob, snapshot_root
 from transforms.validation.datasets import table_exists
@@ -46,25 +49,39 @@ SERVED_TABLES = (
     ("published", "scorecard"),
     ("ops", "validation_runs"),
     ("ops", "dq_alerts"),
+    ("ops", "build_runs"),
+    ("ops", "ingest_acks"),
 )
+
+
+def clean_leftovers(target: Path) -> list[Path]:
+    """Remove the temporary files of killed refreshes next to ``target`` (caller holds the writer lock)."""
+    removed = []
+    for pattern in (f".{target.name}.*.tmp", f".{target.name}.*.tmp.wal"):
+        for leftover in target.parent.glob(pattern):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+                removed.append(leftover)
+    return removed
 
 
 def refresh_serving_from(settings, con: duckdb.DuckDBPyConnection) -> Path:
     """Rebuild the serving copy from an open connection to the live warehouse and swap it in atomically."""
     target = Path(settings.serving_db)
     target.parent.mkdir(parents=True, exist_ok=True)
+    clean_leftovers(target)
     tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
     try:
         new = duckdb.connect(str(tmp))
         try:
             new.execute("SET TimeZone = 'UTC'")
-            for ddl in (*TABLES_DDL, *OPS_DDL):  # empty tables with their types, for what the live file lacks
+            for ddl in (*TABLES_DDL, *OPS_DDL, *BUILD_RUNS_DDL):  # empty tables with their types
                 new.execute(ddl)
             for schema, table in SERVED_TABLES:
                 if table_exists(con, schema, table):
                     data = con.sql(f"SELECT * FROM {schema}.{table}").to_arrow_table()
                     new.register("served_rows", data)
-                    new.execute(f"INSERT INTO {schema}.{table} SELECT * FROM served_rows")
+                    new.execute(f"INSERT INTO {schema}.{table} BY NAME SELECT * FROM served_rows")
                     new.unregister("served_rows")
             for ddl in VIEWS_DDL:
                 new.execute(ddl)

@@ -9,6 +9,12 @@ The manifest lists each file with its sha256, size and row count, plus the versi
 written into ``published/.staging/<random>/`` and renamed into place in one step, so a reader never sees half a
 snapshot; an existing snapshot is never overwritten.
 
+Every committed version has its snapshot: a publish killed between its commit and its snapshot leaves a version
+without one, so every publish (and the DAG's snapshot task) writes the snapshot of every committed version of
+its date that lacks one (:func:`repair_snapshots_from`), and removes the ``.staging/scorecard-*`` folders killed
+writers left (:func:`clean_staging`; only under the writer lock, so no live writer owns them).
+:func:`missing_snapshots` lists the versions still without one (validation notes, `riskcard scorecard check`).
+
 Reading the whole history with one glob::
 
     -- DuckDB
@@ -123,6 +129,70 @@ def write_snapshot_from(settings, con: duckdb.DuckDBPyConnection, as_of: dt.date
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
     return final
+
+
+def clean_staging(settings) -> list[Path]:
+    """Remove the ``published/.staging/scorecard-*`` folders of killed snapshot writers (caller holds the writer
+    lock: no live writer owns one). Returns what was removed."""
+    staging = Path(settings.published_dir) / ".staging"
+    removed = []
+    if staging.is_dir():
+        for leftover in staging.glob("scorecard-*"):
+            shutil.rmtree(leftover, ignore_errors=True)
+            removed.append(leftover)
+    return removed
+
+
+def _complete(path: Path) -> bool:
+    return (path / MANIFEST).is_file() and (path / DATA_FILE).is_file()
+
+
+def missing_snapshots(settings, con: duckdb.DuckDBPyConnection, as_of: dt.date | None = None):
+    """[(as_of_date, version, expected directory)] of the committed versions (of ``as_of``, or of every date)
+    whose snapshot directory is missing or incomplete."""
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables "
+        "WHERE table_schema = 'published' AND table_name = 'scorecard_versions'"
+    ).fetchone()[0]
+    if not exists:
+        return []
+    sql = "SELECT as_of_date, version FROM published.scorecard_versions"
+    params: list = []
+    if as_of is not None:
+        sql += " WHERE as_of_date = ?"
+        params.append(as_of)
+    out = []
+    for day, version in con.execute(sql + " ORDER BY as_of_date, version", params).fetchall():
+        path = snapshot_dir(settings, day, int(version))
+        if not _complete(path):
+            out.append((day, int(version), path))
+    return out
+
+
+def repair_snapshots_from(settings, con: duckdb.DuckDBPyConnection, as_of: dt.date) -> list[Path]:
+    """Write the snapshot of every committed version of ``as_of`` that lacks one (caller holds the writer lock);
+    returns the directories written."""
+    clean_staging(settings)
+    written = []
+    for _day, version, path in missing_snapshots(settings, con, as_of):
+        if path.exists():  # incomplete (not from the atomic rename: removed by hand?): set aside, never overwritten
+            aside = Path(settings.published_dir) / ".staging" / f"incomplete-{as_of}-v{version}-{uuid.uuid4().hex[:8]}"
+            aside.parent.mkdir(parents=True, exist_ok=True)
+            path.rename(aside)
+        written.append(write_snapshot_from(settings, con, as_of, version))
+    return written
+
+
+def repair_snapshots(settings, as_of: dt.date) -> list[Path]:
+    """Public entry point of :func:`repair_snapshots_from` (takes the writer lock)."""
+    from transforms.warehouse import connect, writer_lock
+
+    with writer_lock(settings, what=f"repair snapshots of {as_of}"):
+        con = connect(settings, read_only=True)
+        try:
+            return repair_snapshots_from(settings, con, as_of)
+        finally:
+            con.close()
 
 
 def write_snapshot(settings, as_of: dt.date, version: int) -> Path:

@@ -1,4 +1,8 @@
-"""`riskcard ingest`: load every complete landing file that is new since the last call (one micro-batch)."""
+"""`riskcard ingest`: load every complete landing file that is new since the last call (one micro-batch).
+
+`riskcard ingest ack PATH --reason TEXT` acknowledges a failed file (refused as a whole) so that it stops
+blocking publishing (transforms.validation.acks); PATH is relative to the landing folder, as validation names it.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,11 @@ COLUMNS = ("source", "files_new", "files_skipped", "rows_in", "rows_loaded", "ro
 
 
 def add_arguments(parser) -> None:
+    parser.add_argument(
+        "action", nargs="?", choices=["ack"], help="ack: acknowledge a failed file (with PATH and --reason)"
+    )
+    parser.add_argument("path", nargs="?", metavar="PATH", help="ack: the failed file, relative to the landing folder")
+    parser.add_argument("--reason", help="ack: why the failed file may be ignored (recorded in ops.ingest_acks)")
     parser.add_argument("--landing", type=Path, help="landing root holding <source>/ folders (default: landing)")
     add_format_option(parser)
     parser.add_argument(
@@ -32,6 +41,11 @@ def run(args, settings) -> int:
     from transforms.ingest import LandingMissing, WarehouseBusy, ingest
     from transforms.output import table, to_json
 
+    if args.action == "ack":
+        return run_ack(args, settings)
+    if args.path is not None or args.reason is not None:
+        print("riskcard ingest: PATH and --reason belong to `riskcard ingest ack PATH --reason TEXT`", file=sys.stderr)
+        return 2
     progress = sys.stderr.isatty() if args.progress is None else args.progress
     try:
         report = ingest(settings, landing=args.landing, progress=progress)
@@ -55,3 +69,28 @@ def run(args, settings) -> int:
     if report.rows_quarantined:
         print(f"\n{report.rows_quarantined:,} row(s) quarantined: see raw.quarantine (run_id = '{report.run_id}')")
     return report.exit_code
+
+
+def run_ack(args, settings) -> int:
+    from transforms.output import to_json
+    from transforms.validation.acks import AckRefused, acknowledge
+    from transforms.warehouse import WarehouseBusy
+
+    if not args.path or not args.reason:
+        print("riskcard ingest ack: give the failed file and why: riskcard ingest ack PATH --reason TEXT",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    try:
+        record = acknowledge(settings, args.path, args.reason)
+    except (AckRefused, WarehouseBusy) as exc:
+        print(f"riskcard ingest ack: {exc}", file=sys.stderr)
+        return 1
+    if args.format == "json":
+        print(to_json(record))
+    else:
+        print(
+            f"acknowledged {record['path']} ({record['source']}, ingest_seq {record['ingest_seq']}, failed: "
+            f"{record['failure']}): {record['reason']}. It no longer blocks publishing; a new failed delivery of "
+            "the same path would."
+        )
+    return 0

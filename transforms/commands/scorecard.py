@@ -2,10 +2,13 @@
 
     riskcard scorecard show [--as-of D] [--version N] [--format table|json]
     riskcard scorecard diff --as-of D [--version N] [--against DATE_OR_VERSION] [--format table|json]
+    riskcard scorecard check [--as-of D] [--format table|json]
 
 show: the latest version of the newest date by default. diff: what moved between version N (default: latest)
 of D and ``--against`` (a version number of D, or a date: its latest version; default: the previous version of
-D, else the latest version of the newest earlier date).
+D, else the latest version of the newest earlier date). check: every published version (of D, or of every
+date) has its Parquet snapshot matching its manifest; exit 1 naming each one that is missing or does not match
+(`riskcard publish --as-of D` writes the missing ones of D).
 """
 
 from __future__ import annotations
@@ -15,11 +18,13 @@ import sys
 from transforms.commands.validate import iso_date
 from transforms.output import add_format_option, table, to_json
 
-HELP = "show a published scorecard, or diff two versions (reads the serving copy)"
+HELP = "show a published scorecard, diff two versions, or check their snapshots (reads the serving copy)"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("action", choices=["show", "diff"], help="show a version, or diff two versions")
+    parser.add_argument(
+        "action", choices=["show", "diff", "check"], help="show a version, diff two versions, check the snapshots"
+    )
     parser.add_argument("--as-of", type=iso_date, metavar="D", help="as-of date (show: default newest)")
     parser.add_argument("--version", type=int, metavar="N", help="version of the as-of date (default: latest)")
     parser.add_argument("--against", metavar="DATE_OR_VERSION", help="diff: compare with this version or date")
@@ -44,6 +49,8 @@ def run(args, settings) -> int:
         print(f"riskcard scorecard: {exc}", file=sys.stderr)
         return 1
     try:
+        if args.action == "check":
+            return run_check(args, settings, con)
         if args.action == "show":
             as_of, version = resolve_version(con, args.as_of, args.version)
             card = load_version(con, as_of, version)
@@ -57,6 +64,33 @@ def run(args, settings) -> int:
     finally:
         con.close()
     return 0
+
+
+def run_check(args, settings, con) -> int:
+    from transforms.snapshots import missing_snapshots, snapshot_dir, verify_snapshot
+
+    missing = {(day, version) for day, version, _ in missing_snapshots(settings, con, args.as_of)}
+    sql = "SELECT as_of_date, version FROM published.scorecard_versions"
+    params = []
+    if args.as_of is not None:
+        sql += " WHERE as_of_date = ?"
+        params.append(args.as_of)
+    rows = []
+    for day, version in con.execute(sql + " ORDER BY as_of_date, version", params).fetchall():
+        path = snapshot_dir(settings, day, version)
+        problems = [] if (day, version) in missing else verify_snapshot(path)
+        state = "missing" if (day, version) in missing else ("mismatch" if problems else "ok")
+        rows.append({"as_of_date": day.isoformat(), "version": version, "snapshot": state, "path": str(path),
+                     "problems": "; ".join(problems)})  # fmt: skip
+    bad = [r for r in rows if r["snapshot"] != "ok"]
+    if args.format == "json":
+        print(to_json({"versions": rows, "problems": len(bad)}))
+    else:
+        for r in bad:
+            fix = f" (`riskcard publish --as-of {r['as_of_date']}` writes it)" if r["snapshot"] == "missing" else ""
+            print(f"{r['as_of_date']} version {r['version']}: {r['snapshot']} {r['path']}{fix} {r['problems']}")
+        print(f"{len(rows) - len(bad)} of {len(rows)} published version(s) have their snapshot")
+    return 1 if bad else 0
 
 
 def profile_label(info: dict) -> str:

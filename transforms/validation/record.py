@@ -30,7 +30,10 @@ OPS_DDL = (
         failed_critical INTEGER NOT NULL,
         failed_warning INTEGER NOT NULL,
         data_docs_index VARCHAR,
-        notes VARCHAR                       -- JSON list of remarks (e.g. a missing table)
+        notes VARCHAR,                      -- JSON list of remarks (e.g. a missing table)
+        build_id VARCHAR,                   -- the ops.build_runs row whose mart rows were checked
+        ingest_high_water BIGINT,           -- the ingest_seq up to which ingestion health looked (that build's)
+        indicator_rows_hash VARCHAR         -- sha256 of the marts.fct_leaf_indicators rows checked
     )
     """,
     """
@@ -50,12 +53,28 @@ OPS_DDL = (
         details VARCHAR                     -- JSON: GX's result (counts, unexpected rows)
     )
     """,
+    """
+    CREATE TABLE IF NOT EXISTS ops.ingest_acks (
+        path VARCHAR NOT NULL,              -- raw.ingested_files.path of the failed delivery
+        source VARCHAR NOT NULL,
+        ingest_seq BIGINT NOT NULL,         -- the failed delivery acknowledged (a later failure blocks again)
+        sha256 VARCHAR NOT NULL,
+        failure VARCHAR,                    -- why it failed (raw.ingested_files.reason)
+        reason VARCHAR NOT NULL,            -- why it may be ignored (riskcard ingest ack --reason)
+        acked_by VARCHAR,
+        acked_at TIMESTAMPTZ NOT NULL
+    )
+    """,
 )
+# columns added to ops.validation_runs after the first release (ensure_ops_tables adds them to an older file)
+_ADDED_RUN_COLUMNS = (("build_id", "VARCHAR"), ("ingest_high_water", "BIGINT"), ("indicator_rows_hash", "VARCHAR"))
 
 
 def ensure_ops_tables(con: duckdb.DuckDBPyConnection) -> None:
     for ddl in OPS_DDL:
         con.execute(ddl)
+    for column, kind in _ADDED_RUN_COLUMNS:
+        con.execute(f"ALTER TABLE ops.validation_runs ADD COLUMN IF NOT EXISTS {column} {kind}")
 
 
 def record_outcome(con: duckdb.DuckDBPyConnection, outcome: ValidationOutcome) -> None:
@@ -65,7 +84,12 @@ def record_outcome(con: duckdb.DuckDBPyConnection, outcome: ValidationOutcome) -
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute(
-            "INSERT INTO ops.validation_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            """
+            INSERT INTO ops.validation_runs (run_id, as_of_date, suites, started_at, finished_at, success,
+                critical_failed, evaluated, passed, failed_critical, failed_warning, data_docs_index, notes,
+                build_id, ingest_high_water, indicator_rows_hash)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
             [
                 outcome.run_id,
                 outcome.as_of,
@@ -80,6 +104,9 @@ def record_outcome(con: duckdb.DuckDBPyConnection, outcome: ValidationOutcome) -
                 counts["failed_warning"],
                 str(outcome.data_docs_index) if outcome.data_docs_index else None,
                 json.dumps(list(outcome.notes)),
+                outcome.build_id,
+                outcome.ingest_high_water,
+                outcome.indicator_rows_hash,
             ],
         )
         created = dt.datetime.now(dt.UTC)

@@ -50,6 +50,11 @@ class ValidationOutcome:
     results: list[ExpectationResult]
     data_docs_index: Path | None
     notes: tuple[str, ...] = ()  # e.g. "marts.fct_leaf_indicators does not exist"
+    # what was checked (data suites): the build whose mart rows these are, the ingest_seq up to which ingestion
+    # health looked (that build's high-water mark), and the sha256 of the rows (transforms.validation.proof)
+    build_id: str | None = None
+    ingest_high_water: int | None = None
+    indicator_rows_hash: str | None = None
 
     @property
     def failures(self) -> list[ExpectationResult]:
@@ -91,6 +96,9 @@ class ValidationOutcome:
             **self.counts(),
             "data_docs_index": str(self.data_docs_index) if self.data_docs_index else None,
             "notes": list(self.notes),
+            "build_id": self.build_id,
+            "ingest_high_water": self.ingest_high_water,
+            "indicator_rows_hash": self.indicator_rows_hash,
             "failures": [r.to_dict() for r in self.failures],
             "results": [r.to_dict() for r in self.results],
         }

@@ -3,6 +3,13 @@
 :func:`validate` is the top-level writer (it takes the warehouse writer lock, records the outcome in ``ops``,
 refreshes the analysts' serving copy, then alerts outside the lock). The ``run_*`` functions do the work on an
 open connection for a caller that already holds the lock (publishing).
+
+A data validation is bound to what it checked (the "Proof" of the architecture): the date's latest build
+(``ops.build_runs``; the ``indicators`` suite fails critically unless it succeeded), that build's ingest
+high-water mark (ingestion health looks only at the files it read) and the hash of the mart rows checked;
+``ops.validation_runs`` records all three and publishing refuses a validation whose build or rows are not the
+ones it is about to publish. Its notes name every failed file of the window (what clears it, or what cleared
+it) and every published version, of any date, whose Parquet snapshot is missing.
 """
 
 from __future__ import annotations
@@ -15,8 +22,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from transforms.validation.datasets import indicator_frame
-from transforms.validation.health import ingestion_health_frame
+from transforms.validation.datasets import indicator_frame, indicator_rows_hash
+from transforms.validation.health import failed_files, ingestion_health_frame
 from transforms.validation.record import record_outcome
 from transforms.validation.results import ValidationOutcome
 from transforms.validation.suites import load_suite
@@ -37,7 +44,6 @@ def validate(settings, as_of: dt.date, run_id: str | None = None, alert: bool = 
     Raises WarehouseBusy when the writer lock cannot be had; never raises for an alert that cannot be sent.
     """
     from transforms.alerts import send_alerts
-    from transforms.serving import refresh_serving_from
     from transforms.warehouse import connect, writer_lock
 
     require_warehouse(settings)
@@ -47,13 +53,25 @@ def validate(settings, as_of: dt.date, run_id: str | None = None, alert: bool = 
         try:
             outcome = run_data_suites(settings, con, as_of, run_id)
             record_outcome(con, outcome)
-            refresh_serving_from(settings, con)
+            refresh_serving_safely(settings, con)
         finally:
             con.close()
     log_outcome(outcome)
     if alert:
         send_alerts(settings, outcome)
     return outcome
+
+
+def refresh_serving_safely(settings, con) -> Exception | None:
+    """Refresh the serving copy; a failure is logged and returned, never raised (alerts must still go out)."""
+    from transforms.serving import refresh_serving_from
+
+    try:
+        refresh_serving_from(settings, con)
+    except Exception as exc:  # noqa: BLE001 - the live warehouse holds the truth; the next refresh retries
+        log.error("the serving copy %s was not refreshed: %s: %s", settings.serving_db, type(exc).__name__, exc)
+        return exc
+    return None
 
 
 def require_warehouse(settings) -> None:
@@ -66,13 +84,23 @@ def require_warehouse(settings) -> None:
 
 def run_data_suites(settings, con: duckdb.DuckDBPyConnection, as_of: dt.date, run_id: str) -> ValidationOutcome:
     """Run the ingestion_health and indicators suites on the warehouse (caller holds the writer lock)."""
+    from transforms.build import current_build
     from transforms.catalogue import load_catalogue
+    from transforms.snapshots import missing_snapshots
     from transforms.validation.runner import SuiteBatch, run_suites
 
     started = dt.datetime.now(dt.UTC)
     catalogue = load_catalogue(settings)
-    indicators, notes = indicator_frame(con, as_of, catalogue)
-    health = ingestion_health_frame(con, settings, as_of)
+    build = current_build(con, as_of)
+    high_water = int(build["ingest_high_water"]) if build else None
+    indicators, notes = indicator_frame(con, as_of, catalogue, build)
+    notes.extend(build_notes(build, as_of))
+    health = ingestion_health_frame(con, settings, as_of, high_water)
+    notes.extend(f.note() for f in failed_files(con, settings, as_of, high_water))
+    notes.extend(
+        f"version {version} of {day} has no Parquet snapshot ({path}): `riskcard publish --as-of {day}` writes it"
+        for day, version, path in missing_snapshots(settings, con)
+    )
     batches = [
         SuiteBatch(
             load_suite(settings, "ingestion_health"),
@@ -95,7 +123,28 @@ def run_data_suites(settings, con: duckdb.DuckDBPyConnection, as_of: dt.date, ru
         results=results,
         data_docs_index=docs,
         notes=tuple(notes),
+        build_id=build["build_id"] if build else None,
+        ingest_high_water=high_water,
+        indicator_rows_hash=indicator_rows_hash(con, as_of),
     )
+
+
+def build_notes(build: dict | None, as_of: dt.date) -> list[str]:
+    """What is wrong with the date's build, if anything (the indicators suite fails on it too)."""
+    if build is None:
+        return [f"no build of {as_of} is recorded in ops.build_runs: run `riskcard build --as-of {as_of}`"]
+    if build["status"] == "running":
+        return [
+            f"build {build['build_id']} of {as_of} (started {build['started_at'].isoformat()}) never finished "
+            f"(killed?): rerun `riskcard build --as-of {as_of}`"
+        ]
+    if build["status"] != "success":
+        why = ((build.get("message") or "").splitlines() or ["no message"])[0][:300]
+        return [
+            f"build {build['build_id']} of {as_of} failed ({why}): its rows are not published; fix the cause and "
+            f"rerun `riskcard build --as-of {as_of}`"
+        ]
+    return []
 
 
 def run_scorecard_suite(
