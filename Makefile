@@ -2,6 +2,8 @@
 # Only Python 3.11 (with its venv module) is needed on the machine. Nothing is installed into the system interpreter
 # (Debian and Ubuntu refuse that, PEP 668): .venv is made with `python -m venv`, then uv is installed inside it (the
 # venv's own pip is the fallback when uv cannot be had). `uv pip install` is always given --python $(BIN)/python.
+# Packages are byte-compiled at install (--compile-bytecode; pip does it by default): where PYTHONDONTWRITEBYTECODE
+# is set, as on CI, every process would otherwise compile dbt and Airflow from source again, seconds per start.
 
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV   := .venv
@@ -11,7 +13,7 @@ UV      = $(BIN)/python -m uv
 
 .PHONY: setup demo test lint bench lock clean
 
-$(STAMP): requirements.lock pyproject.toml
+$(STAMP): requirements.lock pyproject.toml Makefile
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"riskcard needs Python 3.11, found {sys.version.split()[0]} (set PYTHON=...)"'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { \
 		echo "could not create $(VENV): on Debian/Ubuntu install the venv module first (apt-get install python3-venv)"; \
@@ -20,7 +22,7 @@ $(STAMP): requirements.lock pyproject.toml
 	@$(UV) --version >/dev/null 2>&1 || $(BIN)/python -m pip install --quiet --disable-pip-version-check uv \
 		|| echo "uv is not available: installing with the venv's pip"
 	@if $(UV) --version >/dev/null 2>&1; then \
-		$(UV) pip install --quiet --python $(BIN)/python --require-hashes -r requirements.lock && \
+		$(UV) pip install --quiet --python $(BIN)/python --compile-bytecode --require-hashes -r requirements.lock && \
 		$(UV) pip install --quiet --python $(BIN)/python --no-deps -e . ; \
 	else \
 		$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock && \

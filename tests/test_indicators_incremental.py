@@ -51,11 +51,8 @@ NIGHTS = [
     (_day(4), (_day(0), _day(4))),
     (_day(5), (_day(5), _day(5))),
     (_day(6), (_day(6), _day(6))),
-    (_day(7), (_day(7), _day(7))),
-    (_day(19), (_day(8), _day(19))),
-    (_day(20), (_day(20), _day(20))),
-    (_day(21), (_day(21), _day(21))),
-    (LAST, (_day(22), LAST)),
+    (_day(19), (_day(7), _day(19))),
+    (LAST, (_day(20), LAST)),
 ]
 
 

@@ -45,13 +45,31 @@ scoped_keys as (
 
 ),
 
+{#- plain comparisons, so that DuckDB can compare them with each row group's min/max -#}
+{%- set in_scope -%}
+    ({% for column, look_back_days in scoped_on.items() -%}
+        ({{ column }} >= {{ run_scope_start(look_back_days) }} and {{ column }} < {{ run_scope_end() }})
+        {%- if not loop.last %} or {% endif %}
+    {%- endfor %})
+{%- endset %}
+
+-- the in-scope versions themselves, and the versions of in-scope entities that are out of scope themselves (a later
+-- update that moved the entity's timestamp): the semi-join then only probes those few rows
 scoped_versions as (
+
+    select *
+    from {{ relation }}
+    where {{ in_scope }}
+        and updated_at < {{ run_scope_end() }}
+
+    union all
 
     select *
     from {{ relation }}
     -- nothing in scope: an infinite bound, so that the scan skips every row group (NULL would skip none)
     where updated_at >= coalesce((select min(updated_at) from scoped_keys), 'infinity'::timestamptz)
         and updated_at < {{ run_scope_end() }}
+        and not coalesce({{ in_scope }}, false)  -- a NULL timestamp (a backup not finished) is out of scope
         and {{ key }} in (select {{ key }} from scoped_keys)
 
 ),
