@@ -18,11 +18,12 @@ import duckdb
 import pytest
 
 from tests.warehouse_reads import records as _query
+from tests.warehouse_reads import settings_in
 from transforms import generate as generate_mod
 from transforms import ingest as ingest_mod
 from transforms.build import BuildFailed, build
 from transforms.publish import PublishBlocked, input_digest, publish
-from transforms.settings import PROJECT_DIR, load_settings
+from transforms.settings import PROJECT_DIR
 from transforms.validation import validate
 
 pytestmark = pytest.mark.slow
@@ -34,15 +35,7 @@ LAST = START + dt.timedelta(days=DAYS - 1)
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    root = tmp_path_factory.mktemp("binding")
-    config = root / "riskcard.toml"
-    config.write_text("")
-    settings = load_settings(
-        env={"RISKCARD_SECRET_KEY": "binding-secret-0123456789"},
-        config_file=config,
-        warehouse=root / "warehouse" / "riskcard.duckdb",
-        landing=root / "landing",
-    )
+    settings = settings_in(tmp_path_factory.mktemp("binding"), "binding-secret-0123456789")
     generate_mod.generate(settings.landing, start=START, days=DAYS, transactions=3_000, seed=11)
     ingest_mod.ingest(settings)
     result = build(settings, as_of=LAST)

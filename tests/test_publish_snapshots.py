@@ -14,6 +14,7 @@ import polars as pl
 import pytest
 
 from tests.test_validation_warehouse import AS_OF, build_warehouse, open_builder
+from tests.warehouse_reads import settings_in
 from transforms.publish import publish, write_snapshot
 from transforms.snapshots import (
     DATA_FILE,
@@ -31,17 +32,7 @@ EARLIER = AS_OF - dt.timedelta(days=1)
 @pytest.fixture(scope="module")
 def history(tmp_path_factory):
     """Three published versions: 2025-03-30 v1, 2025-03-31 v1 and v2."""
-    from transforms.settings import load_settings
-
-    root = tmp_path_factory.mktemp("snapshots")
-    empty_config = root / "riskcard.toml"
-    empty_config.write_text("")
-    settings = load_settings(
-        env={"RISKCARD_SECRET_KEY": "k"},
-        config_file=empty_config,
-        warehouse=root / "warehouse" / "riskcard.duckdb",
-        landing=root / "landing",
-    )
+    settings = settings_in(tmp_path_factory.mktemp("snapshots"), "k")
     builder = build_warehouse(settings)
     builder.set_indicators(EARLIER)
     builder.con.close()
