@@ -1,11 +1,11 @@
 """Run the dbt project (dbt_project/) that turns the raw change logs into the 30 leaf indicators.
 
 dbt runs in-process through ``dbt.cli.main.dbtRunner`` with the project's own ``profiles.yml``; the warehouse path
-reaches it as ``RISKCARD_WAREHOUSE``, the as-of dates as ``RISKCARD_AS_OF_FROM`` / ``RISKCARD_AS_OF_TO`` (not as vars:
-a changed var makes dbt re-parse the whole project, a few seconds every night) and every other setting as a dbt var,
-so dbt and the rest of the pipeline always agree on the time zone, the window and the working hours. A build takes the writer lock for its whole
-duration and closes dbt-duckdb's connection before returning, so the next writer (or a reader in another process)
-finds the file free. One run computes every as-of date of its range: a 365-date backfill is one dbt run.
+reaches it as ``RISKCARD_WAREHOUSE``, the as-of dates as ``RISKCARD_AS_OF_FROM`` / ``RISKCARD_AS_OF_TO`` (not as
+vars: a changed var makes dbt re-parse the whole project, a few seconds every night) and every other setting as a dbt
+var, so dbt and the rest of the pipeline always agree on the time zone, the window and the working hours. A build
+takes the writer lock for its whole duration and closes dbt-duckdb's connection before returning, so the next writer
+(or a reader in another process) finds the file free. One run computes every as-of date of its range: a 365-date backfill is one dbt run.
 
 Every build is recorded in ``ops.build_runs`` (see :data:`BUILD_RUNS_DDL`): a row with status ``running`` and the
 ingest high-water mark it reads (the largest ``ingest_seq`` of ``raw.ingested_files`` when it starts: the build
@@ -33,7 +33,7 @@ from typing import Any
 
 from transforms.contract import SOURCES, raw_table_ddl
 from transforms.settings import Settings
-from transforms.warehouse import connect, writer_lock
+from transforms.warehouse import connect, table_exists, writer_lock
 
 log = logging.getLogger(__name__)
 
@@ -292,7 +292,7 @@ def start_build_record(
     ensure_build_runs(con)
     build_id = build_id or new_build_id()
     high_water = 0
-    if _table_exists(con, "raw", "ingested_files"):
+    if table_exists(con, "raw", "ingested_files"):
         high_water = int(con.execute("SELECT coalesce(max(ingest_seq), 0) FROM raw.ingested_files").fetchall()[0][0])
     con.execute(
         f"INSERT INTO {BUILD_RUNS} (build_id, date_from, date_to, full_refresh, started_at, status, ingest_high_water)"
@@ -312,7 +312,7 @@ def finish_build_record(con, build_id: str, status: str, message: str | None = N
 def current_build(con, as_of: date) -> dict[str, Any] | None:
     """The latest recorded build whose dates include ``as_of`` (its rows are the mart's rows for that date), as a
     dict of its ops.build_runs columns, or None when no build of the date is recorded."""
-    if not _table_exists(con, "ops", "build_runs"):
+    if not table_exists(con, "ops", "build_runs"):
         return None
     cur = con.execute(
         f"SELECT * FROM {BUILD_RUNS} WHERE ? BETWEEN date_from AND date_to ORDER BY started_at DESC, build_id DESC "
@@ -322,14 +322,6 @@ def current_build(con, as_of: date) -> dict[str, Any] | None:
     rows = cur.fetchall()
     row = rows[0] if rows else None
     return None if row is None else dict(zip([d[0] for d in cur.description], row, strict=True))
-
-
-def _table_exists(con, schema: str, table: str) -> bool:
-    return bool(
-        con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?", [schema, table]
-        ).fetchall()[0][0]
-    )
 
 
 def _record_finish(settings: Settings, build_id: str, status: str, message: str | None) -> None:

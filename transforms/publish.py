@@ -67,7 +67,7 @@ from transforms.scorecard import (
 )
 from transforms.serving import refresh_serving
 from transforms.snapshots import clean_staging, repair_snapshots_from, snapshot_dir, write_snapshot
-from transforms.validation.datasets import indicator_rows_hash, table_exists
+from transforms.validation.datasets import indicator_rows_hash
 from transforms.validation.health import FailedFile, failed_files, window_for
 from transforms.validation.record import ensure_ops_tables, record_outcome, stored_run
 from transforms.validation.results import ValidationOutcome
@@ -80,6 +80,7 @@ from transforms.validation.run import (
     run_data_suites,
     run_scorecard_suite,
 )
+from transforms.warehouse import table_exists
 
 log = logging.getLogger(__name__)
 

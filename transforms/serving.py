@@ -41,8 +41,8 @@ import duckdb
 from transforms.build import BUILD_RUNS_DDL
 from transforms.scorecard import TABLES_DDL, VIEWS_DDL
 from transforms.snapshots import snapshot_glob, snapshot_root
-from transforms.validation.datasets import table_exists
 from transforms.validation.record import OPS_DDL
+from transforms.warehouse import table_exists
 
 SERVED_TABLES = (
     ("published", "scorecard_versions"),

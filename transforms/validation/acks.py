@@ -18,8 +18,8 @@ import datetime as dt
 import getpass
 from pathlib import Path
 
-from transforms.validation.datasets import table_exists
 from transforms.validation.record import ensure_ops_tables
+from transforms.warehouse import table_exists
 
 
 class AckRefused(ValueError):

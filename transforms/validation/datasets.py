@@ -22,13 +22,7 @@ import duckdb
 import pandas as pd
 
 from transforms.indicators import INDICATOR_KEYS as INDICATOR_COLUMNS  # one definition of an indicator row
-
-
-def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    (count,) = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?", [schema, table]
-    ).fetchall()[0]
-    return bool(count)
+from transforms.warehouse import table_exists
 
 
 def indicator_rows_hash(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> str | None:

@@ -35,7 +35,7 @@ import duckdb
 import pandas as pd
 
 from transforms.contract import SOURCES
-from transforms.validation.datasets import table_exists
+from transforms.warehouse import table_exists
 
 HEALTH_COLUMNS = (
     "source",
