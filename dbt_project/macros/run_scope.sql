@@ -32,26 +32,23 @@
     is out of scope itself and ends only ranges that are out of scope too. That lower bound on updated_at is what
     lets the scan skip the history: DuckDB pushes the subquery's value into the scan as a dynamic filter. -#}
 {% macro versions_in_run(relation, key, scoped_on) -%}
-scoped_keys as (
-    {%- for column, look_back_days in scoped_on.items() %}
-
-    select {{ key }}, updated_at
-    from {{ relation }}
-    where {{ column }} >= {{ run_scope_start(look_back_days) }}
-        and {{ column }} < {{ run_scope_end() }}
-        and updated_at < {{ run_scope_end() }}
-    {% if not loop.last %}union all{% endif %}
-    {%- endfor %}
-
-),
-
-{#- plain comparisons, so that DuckDB can compare them with each row group's min/max -#}
+{#- plain comparisons, so that DuckDB can compare them with each row group's min/max (one column: a conjunction it
+    pushes into the scan; the backups' two columns make an OR, which it does not, on a log of a few rows a day) -#}
 {%- set in_scope -%}
     ({% for column, look_back_days in scoped_on.items() -%}
         ({{ column }} >= {{ run_scope_start(look_back_days) }} and {{ column }} < {{ run_scope_end() }})
         {%- if not loop.last %} or {% endif %}
     {%- endfor %})
-{%- endset %}
+{%- endset -%}
+
+scoped_keys as (
+
+    select {{ key }}, updated_at
+    from {{ relation }}
+    where {{ in_scope }}
+        and updated_at < {{ run_scope_end() }}
+
+),
 
 -- the in-scope versions themselves, and the versions of in-scope entities that are out of scope themselves (a later
 -- update that moved the entity's timestamp): the semi-join then only probes those few rows
