@@ -23,7 +23,7 @@ def _measure(out: Path, transactions: int, days: int, fmt: str, seed: int) -> di
     cmd = [
         sys.executable,
         "-m",
-        "transforms.cli",
+        "transforms.cli.main",
         "generate",
         "--out",
         str(out),

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import duckdb
 
-from transforms.contract import SOURCES, SYSTEMS, raw_table_ddl
+from transforms.core.contract import SOURCES, SYSTEMS, raw_table_ddl
 
 TIMEZONE = "Asia/Shanghai"
 TARGET_HISTORY_RATIO = 1.3  # one nightly date, long history / short history
@@ -238,8 +238,8 @@ def _timed_build(warehouse: Path, date_from: date, date_to: date) -> dict:
 import json
 from datetime import date
 from pathlib import Path
-from transforms.settings import load_settings
-from transforms.build import build
+from transforms.core.settings import load_settings
+from transforms.indicators.build import build
 settings = load_settings(env={{}}, config_file=Path({str(config)!r}), warehouse={str(warehouse)!r})
 result = build(settings, date_from=date.fromisoformat({date_from.isoformat()!r}),
                date_to=date.fromisoformat({date_to.isoformat()!r}))

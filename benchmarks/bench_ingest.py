@@ -57,7 +57,7 @@ def _synthetic(out: Path, rows: int, files: int, fmt: str, seed: int) -> None:
     import numpy as np
     import polars as pl
 
-    from transforms.contract import TRANSACTIONS
+    from transforms.core.contract import TRANSACTIONS
 
     enum = {c.name: list(c.enum) for c in TRANSACTIONS.columns if c.kind == "enum"}
     rng = np.random.default_rng(seed)
@@ -148,8 +148,8 @@ def _child(argv: list[str]) -> None:
         warehouse, landing = rest
         t0 = time.perf_counter()
         import transforms.ingest.load  # noqa: F401  (Polars, pyarrow, the HMAC plugin: imported before the clock,
+        from transforms.core.settings import load_settings
         from transforms.ingest import ingest  # as the baseline imports duckdb before its clock)
-        from transforms.settings import load_settings
 
         imports = time.perf_counter() - t0
         settings = load_settings(warehouse=Path(warehouse), landing=Path(landing))
@@ -286,7 +286,7 @@ def _measure(work: Path, args) -> dict:
     again, _ = _run_child("ingest", str(warehouse), str(small))
     t0 = time.perf_counter()
     cli = subprocess.run(
-        [sys.executable, "-m", "transforms.cli", "ingest", "--warehouse", str(warehouse), "--landing", str(small)],
+        [sys.executable, "-m", "transforms.cli.main", "ingest", "--warehouse", str(warehouse), "--landing", str(small)],
         capture_output=True,
         env={**os.environ, "RISKCARD_SECRET_KEY": SECRET},
         cwd=PROJECT,

@@ -3,7 +3,7 @@
 Every ``ingest_schedule`` (default every 5 minutes, in the bank's time zone) one run loads each new landing file
 exactly once (transforms.ingest), logs what each source brought and, when rows were loaded, updates the
 ``riskcard_raw_logs`` asset. Thin by design: no database access and no heavy import while the scheduler parses
-this file; the work is in transforms.pipeline.
+this file; the work is in transforms.orchestration.tasks.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from __future__ import annotations
 from airflow.sdk import Metadata, dag, task
 from airflow.sdk.exceptions import AirflowSkipException
 
-from transforms import airflow_support as af
-from transforms import pipeline
-from transforms.settings import load_settings
+from transforms.core.settings import load_settings
+from transforms.orchestration import dag_defaults as af
+from transforms.orchestration import tasks as pipeline
 
 settings = load_settings()
 RAW_LOGS = af.raw_logs_asset()

@@ -19,9 +19,9 @@ from __future__ import annotations
 from airflow.sdk import Metadata, Param, dag, task
 from airflow.sdk.exceptions import AirflowSkipException
 
-from transforms import airflow_support as af
-from transforms import pipeline
-from transforms.settings import load_settings
+from transforms.core.settings import load_settings
+from transforms.orchestration import dag_defaults as af
+from transforms.orchestration import tasks as pipeline
 
 settings = load_settings()
 SCORECARD = af.scorecard_asset()
@@ -56,7 +56,7 @@ def riskcard_scorecard():
 
     @task(**WRITER)
     def build(run: dict) -> dict:
-        """dbt build of the 30 leaf indicators for the as-of date: one task, one `dbt build` (transforms.build)
+        """dbt build of the 30 leaf indicators for the as-of date: one task, one `dbt build` (transforms.indicators.build)
         holding the writer lock throughout, so no ingest batch lands between two models of the same build; the
         task log lists every dbt model and test as it finishes."""
         return pipeline.build_indicators(run)

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from transforms.settings import Settings, load_settings
+from transforms.core.settings import Settings, load_settings
 
 TEST_SECRET = "test-secret-key-0123456789"
 

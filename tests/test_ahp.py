@@ -8,7 +8,7 @@ import scipy.linalg
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transforms.ahp import (
+from transforms.scoring.ahp import (
     CONSISTENCY,
     DIAGONAL,
     EXPERTS,

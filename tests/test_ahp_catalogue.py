@@ -7,8 +7,8 @@ import shutil
 
 import pytest
 
-from transforms.catalogue import CatalogueError, load_catalogue
-from transforms.settings import PROJECT_DIR
+from transforms.core.settings import PROJECT_DIR
+from transforms.indicators.catalogue import CatalogueError, load_catalogue
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from transforms.cli import main
-from transforms.settings import PROJECT_DIR
+from transforms.cli.main import main
+from transforms.core.settings import PROJECT_DIR
 
 AHP = PROJECT_DIR / "seeds" / "ahp"
 

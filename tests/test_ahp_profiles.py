@@ -9,10 +9,10 @@ import textwrap
 import numpy as np
 import pytest
 
-from transforms.ahp import aggregate_aij, analyse, read_matrix
-from transforms.catalogue import load_catalogue
-from transforms.profiles import ProfileInvalid, check_profile, load_profile
-from transforms.settings import PROJECT_DIR
+from transforms.core.settings import PROJECT_DIR
+from transforms.indicators.catalogue import load_catalogue
+from transforms.scoring.ahp import aggregate_aij, analyse, read_matrix
+from transforms.scoring.profiles import ProfileInvalid, check_profile, load_profile
 
 # method document, section 6: weights of Table 3 repaired (a(u7,u5) = 1), principal eigenvector
 DOC_REPAIRED_EIGENVECTOR = dict(

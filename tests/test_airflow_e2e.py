@@ -8,7 +8,7 @@ SQLite metadata database, against real DuckDB files, real dbt, real GX and a rea
 - data with a source missing from the window fails at validation (no retry), e-mails an alert and publishes
   nothing; an invalid weight profile fails the run at its first task, with one alert and no retry.
 
-Airflow runs in child processes (transforms.airflow_support.run_dag_subprocess); their logs are in the module's
+Airflow runs in child processes (transforms.orchestration.local_runner.run_dag_subprocess); their logs are in the module's
 AIRFLOW_HOME, named after the run, and are printed when an assertion fails.
 """
 
@@ -28,9 +28,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from transforms import airflow_support as af
-from transforms.settings import load_settings
-from transforms.warehouse import writer_lock
+from transforms.core.settings import load_settings
+from transforms.core.warehouse import writer_lock
+from transforms.orchestration import dag_defaults, local_runner
 
 pytestmark = pytest.mark.slow
 
@@ -70,7 +70,7 @@ def riskcard_env(base: Path, landing: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def check(run: af.ChildRun, state: str = "success") -> dict:
+def check(run: local_runner.ChildRun, state: str = "success") -> dict:
     assert run.state == state, (
         f"{run.report.get('dag_id')} ended {run.state}; log:\n" + run.log_path.read_text()[-6000:]
     )
@@ -99,8 +99,16 @@ def good(tmp_path_factory, home, landing) -> dict:
     """The ingest DAG loads the generated logs, then a backfill scores the last three days (FIRST .. LAST, the last
     one is what the nightly run would publish) - one child process, one Airflow start-up."""
     env = riskcard_env(tmp_path_factory.mktemp("good"), landing)
-    args = ["backfill", af.SCORECARD_DAG_ID, "--from", FIRST.isoformat(), "--to", LAST.isoformat(), "--ingest-first"]
-    report = check(af.run_subprocess(args, home, env, "ingest_and_backfill"))
+    args = [
+        "backfill",
+        dag_defaults.SCORECARD_DAG_ID,
+        "--from",
+        FIRST.isoformat(),
+        "--to",
+        LAST.isoformat(),
+        "--ingest-first",
+    ]
+    report = check(local_runner.run_subprocess(args, home, env, "ingest_and_backfill"))
     return {"env": env, "warehouse": Path(env["RISKCARD_WAREHOUSE"]), "ingest": report["ingest"], "backfill": report}
 
 
@@ -137,7 +145,7 @@ def test_ingest_dag_loads_the_logs_and_updates_the_raw_logs_asset(home, good):
     for source, s in summary["sources"].items():
         (rows,) = query(good["warehouse"], f"SELECT count(*) FROM raw.{source}")[0]
         assert rows == s["rows_loaded"] > 0, source
-    events = asset_events(home, af.RAW_LOGS_ASSET)
+    events = asset_events(home, dag_defaults.RAW_LOGS_ASSET)
     assert events == [{"rows_loaded": summary["rows_loaded"], "ingest_run_id": summary["run_id"]}]
 
 
@@ -160,16 +168,16 @@ def test_held_lock_is_retried_and_an_empty_batch_emits_no_asset_event(home, good
     holder = threading.Thread(target=hold_lock, daemon=True)
     holder.start()
     time.sleep(0.5)  # the lock is held before the child starts
-    run = af.run_dag_subprocess(af.INGEST_DAG_ID, home, env, log_name="ingest_busy")
+    run = local_runner.run_dag_subprocess(dag_defaults.INGEST_DAG_ID, home, env, log_name="ingest_busy")
     holder.join(timeout=5)
     report = check(run)
     assert released.is_set()
     assert report["tasks"]["ingest"]["try_number"] >= 2, "the busy first try should have been retried"
     log_text = log.read_text(errors="replace")
-    assert "transforms.warehouse.WarehouseBusy" in log_text and "action=retry" in log_text
+    assert "transforms.core.warehouse.WarehouseBusy" in log_text and "action=retry" in log_text
     assert report["xcom"]["ingest"]["rows_loaded"] == 0
     assert report["tasks"]["raw_logs_updated"]["state"] == "skipped"
-    assert len(asset_events(home, af.RAW_LOGS_ASSET)) == 1
+    assert len(asset_events(home, dag_defaults.RAW_LOGS_ASSET)) == 1
 
 
 # ---- scorecard ----------------------------------------------------------------------------------------------------
@@ -210,7 +218,7 @@ def test_scorecard_run_publishes_a_version(home, good):
     served = query(Path(out["serving_db"]), "SELECT as_of_date FROM published.scorecard_versions ORDER BY 1")
     assert served == [(FIRST + dt.timedelta(days=i),) for i in range(3)]
     assert Path(out["data_docs_index"]).is_file()
-    events = asset_events(home, af.SCORECARD_ASSET)
+    events = asset_events(home, dag_defaults.SCORECARD_ASSET)
     assert events == [{"as_of": (FIRST + dt.timedelta(days=i)).isoformat(), "version": 1} for i in range(3)]
 
 
@@ -220,7 +228,7 @@ def test_invalid_weight_profile_fails_fast_without_retry_and_alerts(home, good, 
     host, port, inbox = smtp_server
     env = {**good["env"], "RISKCARD_SMTP_HOST": host, "RISKCARD_SMTP_PORT": str(port),
            "RISKCARD_SMTP_TO": "risk-oncall@bank.test"}  # fmt: skip
-    run = af.run_dag_subprocess(af.SCORECARD_DAG_ID, home, env, conf={"as_of_date": LAST.isoformat(),
+    run = local_runner.run_dag_subprocess(dag_defaults.SCORECARD_DAG_ID, home, env, conf={"as_of_date": LAST.isoformat(),
                                 "profile": "no_such_profile"}, log_name="scorecard_bad_profile")  # fmt: skip
     tasks = check(run, "failed")["tasks"]
     assert (tasks["plan"]["state"], tasks["plan"]["try_number"]) == ("failed", 1)
@@ -245,9 +253,9 @@ def test_source_missing_in_the_window_fails_at_validation_alerts_and_publishes_n
     for folder in removed:
         shutil.rmtree(folder)  # the backup feed stopped a month ago
     env = riskcard_env(tmp_path, corrupted, smtp_host=host, smtp_port=str(port), smtp_to="risk-oncall@bank.test")
-    scorecard_events = len(asset_events(home, af.SCORECARD_ASSET))
+    scorecard_events = len(asset_events(home, dag_defaults.SCORECARD_ASSET))
 
-    run = af.run_dag_subprocess(af.SCORECARD_DAG_ID, home, env, conf={"as_of_date": LAST.isoformat()},
+    run = local_runner.run_dag_subprocess(dag_defaults.SCORECARD_DAG_ID, home, env, conf={"as_of_date": LAST.isoformat()},
                                 log_name="corrupted", ingest_first=True)  # fmt: skip
     report = check(run, "failed")
     assert report["ingest"]["state"] == "success"
@@ -278,7 +286,7 @@ def test_source_missing_in_the_window_fails_at_validation_alerts_and_publishes_n
     if published_tables:
         assert query(warehouse, "SELECT count(*) FROM published.scorecard_versions") == [(0,)]
     assert not (warehouse.parent / "published" / "scorecard" / f"as_of_date={LAST}").exists()
-    assert len(asset_events(home, af.SCORECARD_ASSET)) == scorecard_events
+    assert len(asset_events(home, dag_defaults.SCORECARD_ASSET)) == scorecard_events
 
 
 def test_the_writer_pool_exists_with_one_slot(home, good):

@@ -18,9 +18,9 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from tests.test_validation_warehouse import AS_OF, build_warehouse, window_day_list
-from transforms.alerts import compose_alert, send_alerts
-from transforms.validation import validate
-from transforms.validation.results import ExpectationResult, ValidationOutcome
+from transforms.quality import validate
+from transforms.quality.alerts import compose_alert, send_alerts
+from transforms.quality.results import ExpectationResult, ValidationOutcome
 
 
 class _Inbox:
@@ -155,10 +155,12 @@ def test_unreachable_targets_are_logged_and_the_result_still_returned(settings, 
         alert_timeout_seconds=2.0,
     )
     _stale_backups(settings)
-    with caplog.at_level(logging.ERROR, logger="transforms.alerts"):
+    with caplog.at_level(logging.ERROR, logger="transforms.quality.alerts"):
         outcome = validate(settings, AS_OF)
     assert outcome.critical_failed  # the validation result is intact
-    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR and r.name == "transforms.alerts"]
+    errors = [
+        r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR and r.name == "transforms.quality.alerts"
+    ]
     assert any("via smtp to 127.0.0.1" in e and "failed" in e for e in errors), errors
     assert any("via webhook to http://127.0.0.1" in e and "failed" in e for e in errors), errors
 
@@ -168,7 +170,7 @@ def test_a_webhook_error_status_is_a_failed_delivery_not_an_exception(settings, 
     try:
         settings = settings.replace(webhook_url=f"http://127.0.0.1:{server.server_address[1]}/h")
         outcome = _outcome()
-        with caplog.at_level(logging.ERROR, logger="transforms.alerts"):
+        with caplog.at_level(logging.ERROR, logger="transforms.quality.alerts"):
             (delivery,) = send_alerts(settings, outcome)
     finally:
         server.shutdown()
@@ -321,7 +323,7 @@ def _mail_settings(settings, port: int, **changes):
 def test_a_password_is_never_sent_to_a_server_without_starttls(settings, caplog):
     # the server would take a plain login (auth_require_tls=False): today's code logs in and sends
     outcome = _outcome()
-    quiet = caplog.at_level(logging.ERROR, logger="transforms.alerts")
+    quiet = caplog.at_level(logging.ERROR, logger="transforms.quality.alerts")
     with _smtp(auth_require_tls=False) as (inbox, logins, port), quiet:
         (delivery,) = send_alerts(_mail_settings(settings, port), outcome)
     assert inbox.messages == [] and logins.seen == []  # no message, and no password went over the wire
@@ -396,7 +398,7 @@ def test_a_password_goes_over_starttls_by_default(settings, self_signed):
 
 def test_an_unverifiable_certificate_gets_no_password(settings, self_signed, caplog):
     _, server_tls = self_signed
-    quiet = caplog.at_level(logging.ERROR, logger="transforms.alerts")
+    quiet = caplog.at_level(logging.ERROR, logger="transforms.quality.alerts")
     with _smtp(tls_context=server_tls) as (inbox, logins, port), quiet:
         (delivery,) = send_alerts(_mail_settings(settings, port), _outcome())  # no CA file: not trusted
     assert not delivery.ok and "CERTIFICATE_VERIFY_FAILED" in delivery.error

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from transforms.cli import COMMANDS, build_parser
+from transforms.cli.main import COMMANDS, build_parser
 
 
 @pytest.mark.parametrize("command", list(COMMANDS))

@@ -3,7 +3,7 @@ every warehouse writer in the one-slot pool with retries and backoff, read the s
 and the retry policy retries a held lock but never a data-quality failure.
 
 Airflow reads its configuration (and sets up logging) when first imported, so everything Airflow runs in child
-processes with a throwaway AIRFLOW_HOME (transforms.airflow_support); the tests read their JSON reports."""
+processes with a throwaway AIRFLOW_HOME (transforms.orchestration.local_runner); the tests read their JSON reports."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from transforms import airflow_support as af
-from transforms.settings import PROJECT_DIR
+from transforms.core.settings import PROJECT_DIR
+from transforms.orchestration import dag_defaults, local_runner
 
 pytestmark = pytest.mark.slow
 
@@ -29,7 +29,7 @@ def describe(home: Path, env: dict[str, str]) -> dict:
     home.mkdir(parents=True, exist_ok=True)
     config = home / "riskcard.toml"  # empty: a developer's own ./riskcard.toml never leaks into the DAGs
     config.write_text("")
-    run = af.run_subprocess(["describe"], home, {"RISKCARD_CONFIG": str(config), **env}, "describe")
+    run = local_runner.run_subprocess(["describe"], home, {"RISKCARD_CONFIG": str(config), **env}, "describe")
     assert run.returncode == 0, run.log_path.read_text()[-4000:]
     return run.report
 
@@ -37,7 +37,7 @@ def describe(home: Path, env: dict[str, str]) -> dict:
 def run_python(code: str, home: Path, env: dict[str, str] | None = None) -> dict:
     """Run a snippet in a child with a local Airflow; it prints one JSON document last."""
     child_env = {k: v for k, v in os.environ.items() if not k.startswith(("RISKCARD_", "AIRFLOW"))}
-    child_env.update(af.airflow_env(home))
+    child_env.update(local_runner.airflow_env(home))
     child_env.update(env or {})
     proc = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)], cwd=PROJECT_DIR, env=child_env, capture_output=True,
@@ -95,7 +95,7 @@ def test_ingest_dag(dags):
     tasks = dag["tasks"]
     assert set(tasks) == {"ingest", "raw_logs_updated"}
     assert tasks["raw_logs_updated"]["upstream"] == ["ingest"]
-    assert tasks["raw_logs_updated"]["outlets"] == [af.RAW_LOGS_ASSET]
+    assert tasks["raw_logs_updated"]["outlets"] == [dag_defaults.RAW_LOGS_ASSET]
     assert tasks["ingest"]["outlets"] == []
 
 
@@ -112,7 +112,7 @@ def test_scorecard_dag(dags):
     # the plan feeds the tasks that need the as-of date; the tail fans out after the serving copy
     assert set(tasks["plan"]["downstream"]) == {"build", "validate", "publish"}
     assert tasks["notify"]["upstream"] == ["serving"] and tasks["scorecard_updated"]["upstream"] == ["serving"]
-    assert tasks["scorecard_updated"]["outlets"] == [af.SCORECARD_ASSET]
+    assert tasks["scorecard_updated"]["outlets"] == [dag_defaults.SCORECARD_ASSET]
     assert all(t["trigger_rule"].endswith("ALL_SUCCESS") for t in tasks.values())
 
 
@@ -147,11 +147,11 @@ def test_retry_policy_retries_a_held_lock_but_not_bad_data(tmp_path):
     decisions = run_python(
         """
         import json
-        from transforms.pipeline import RiskcardRetryPolicy, DataQualityFailure, InvalidRunRequest
-        from transforms.warehouse import WarehouseBusy
-        from transforms.publish import PublishBlocked
-        from transforms.profiles import ProfileInvalid
-        from transforms.build import BuildFailed
+        from transforms.orchestration.retry import DataQualityFailure, InvalidRunRequest, RiskcardRetryPolicy
+        from transforms.core.warehouse import WarehouseBusy
+        from transforms.publishing.publish import PublishBlocked
+        from transforms.scoring.profiles import ProfileInvalid
+        from transforms.indicators.build import BuildFailed
 
         policy = RiskcardRetryPolicy()
         errors = {
@@ -186,7 +186,7 @@ def test_schedule_and_backfill_dates_map_to_as_of_days(tmp_path):
         from airflow.dag_processing.dagbag import DagBag
         from airflow.serialization.serialized_objects import DagSerialization
         from airflow.serialization.encoders import coerce_to_core_timetable
-        from transforms.pipeline import resolve_as_of
+        from transforms.orchestration.tasks import resolve_as_of
 
         tz = ZoneInfo("Asia/Shanghai")
         dag = DagBag("dags").dags["riskcard_scorecard"]

@@ -21,13 +21,14 @@ import pytest
 
 from tests.warehouse_reads import rows as _query
 from tests.warehouse_reads import settings_in
-from transforms.build import BuildFailed, build, dbt_work_dir
-from transforms.cli import main
-from transforms.contract import SOURCES
+from transforms.cli.main import main
+from transforms.core.contract import SOURCES
+from transforms.core.settings import PROJECT_DIR
 from transforms.generate import generate
-from transforms.indicators import INDICATOR_KEYS, read_indicators
+from transforms.indicators.build import BuildFailed, build
+from transforms.indicators.dbt_runner import dbt_work_dir
+from transforms.indicators.readers import INDICATOR_KEYS, read_indicators
 from transforms.ingest import ingest
-from transforms.settings import PROJECT_DIR
 
 pytestmark = pytest.mark.slow
 

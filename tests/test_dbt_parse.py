@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from transforms.build import parse_manifest
-from transforms.settings import load_settings
+from transforms.core.settings import load_settings
+from transforms.indicators.build import parse_manifest
 
 
 def test_parse_manifest_without_a_warehouse(tmp_path):

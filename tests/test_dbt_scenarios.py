@@ -8,10 +8,10 @@ import datetime as dt
 import duckdb
 import pytest
 
-from transforms.build import build
+from transforms.core.settings import load_settings
 from transforms.generate import generate
+from transforms.indicators.build import build
 from transforms.ingest import ingest
-from transforms.settings import load_settings
 
 pytestmark = pytest.mark.slow
 

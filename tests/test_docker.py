@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from transforms import airflow_support
-from transforms.settings import PROJECT_DIR, Settings
+from transforms.core.settings import PROJECT_DIR, Settings
+from transforms.orchestration import local_runner as airflow_support
 
 DOCKER = PROJECT_DIR / "docker"
 WRITER_QUEUE = "riskcard_writer"
@@ -73,7 +73,7 @@ def test_dockerfile_installs_the_locked_dependencies_and_copies_existing_paths(d
     dags_target = dict((s, t) for s, t in copies)["dags"]
     assert re.search(rf"AIRFLOW__CORE__DAGS_FOLDER={re.escape(workdir)}/{dags_target.strip('./')}\b", dockerfile)
     # the image build checks the DAGs import with a command that exists
-    (check,) = re.findall(r"^RUN python -m transforms\.airflow_support (\S+)", dockerfile, re.M)
+    (check,) = re.findall(r"^RUN python -m transforms\.orchestration\.local_runner (\S+)", dockerfile, re.M)
     assert check in airflow_support.COMMANDS
     ignored = (DOCKER / "Dockerfile.dockerignore").read_text().split()
     assert {".venv", "warehouse", "landing", ".git"} <= set(ignored)
@@ -143,7 +143,7 @@ def test_init_migrates_and_creates_the_writer_pool(compose):
     init = compose["services"]["airflow-init"]
     command = " ".join(init["command"])
     assert "airflow db migrate" in command
-    assert "python -m transforms.airflow_support ensure-pool" in command
+    assert "python -m transforms.orchestration.local_runner ensure-pool" in command
     assert "ensure-pool" in airflow_support.COMMANDS
     env = compose["x-airflow-common"]["environment"]
     assert env["RISKCARD_WRITER_POOL"] == Settings().writer_pool

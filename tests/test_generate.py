@@ -1,7 +1,7 @@
 """The landing-log generator against the contract, and against what its scenarios promise.
 
 Files are read back here with independent code (json/csv/gzip/pyarrow and Polars), never with the generator's own
-helpers, and checked against transforms.contract (the spec as data): columns, types, enums, the row rules, the
+helpers, and checked against transforms.core.contract (the spec as data): columns, types, enums, the row rules, the
 bad-row report, determinism, change-log updates, freshness, indicator inputs and the scenarios' directions.
 """
 
@@ -23,8 +23,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from transforms.cli import main as cli_main
-from transforms.contract import (
+from transforms.cli.main import main as cli_main
+from transforms.core.contract import (
     CONTRACT,
     FILE_MISSING_COLUMN,
     FILE_RULES,

@@ -27,9 +27,9 @@ import pytest
 
 from tests.warehouse_reads import rows as _query
 from tests.warehouse_reads import settings_in
-from transforms.build import build
-from transforms.contract import SOURCES
+from transforms.core.contract import SOURCES
 from transforms.generate import generate
+from transforms.indicators.build import build
 from transforms.ingest import ingest
 
 pytestmark = pytest.mark.slow

@@ -25,10 +25,10 @@ from tests.test_ingest_support import (
     write_csv,
     write_jsonl,
 )
-from transforms import contract
+from transforms.core import contract
+from transforms.core.settings import PROJECT_DIR
+from transforms.core.warehouse import writer_lock
 from transforms.ingest import BatchSizes, WarehouseBusy, ingest, load
-from transforms.settings import PROJECT_DIR
-from transforms.warehouse import writer_lock
 
 BIG_ROWS = 300_000
 CUSTOMERS = 5_000
@@ -69,7 +69,7 @@ import sys
 from pathlib import Path
 from transforms.ingest import ingest
 from transforms.ingest import BatchSizes
-from transforms.settings import load_settings
+from transforms.core.settings import load_settings
 settings = load_settings(env={{"RISKCARD_SECRET_KEY": "{secret}"}}, warehouse=Path(sys.argv[1]), landing=Path(sys.argv[2]))
 report = ingest(settings, progress=True, sizes=BatchSizes(rows=5_000))
 print("finished", report.rows_loaded)
@@ -143,7 +143,7 @@ def test_two_ingests_at_once_do_not_corrupt_or_double_count(settings, tmp_path):
     command = [
         sys.executable,
         "-m",
-        "transforms.cli",
+        "transforms.cli.main",
         "ingest",
         "--format",
         "json",

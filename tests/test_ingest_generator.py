@@ -8,7 +8,7 @@ import json
 import pytest
 
 from tests.test_ingest_support import manifest, quarantine, table_counts
-from transforms import contract
+from transforms.core import contract
 from transforms.generate import generate
 from transforms.ingest import ingest
 

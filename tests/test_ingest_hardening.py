@@ -30,7 +30,7 @@ from tests.test_ingest_support import (
     write_jsonl,
     write_parquet,
 )
-from transforms import contract
+from transforms.core import contract
 from transforms.ingest import ingest, load
 
 UTC = dt.UTC
@@ -507,7 +507,7 @@ def test_timestamp_min_is_a_setting_and_typed_parquet_is_checked_too(settings):
     assert [(q["row_number"], q["column_name"], q["rule"]) for q in quarantine(settings)] == [
         (2, "scheduled_at", contract.RULE_IMPLAUSIBLE_TIMESTAMP)
     ]
-    from transforms.settings import SettingsError, load_settings
+    from transforms.core.settings import SettingsError, load_settings
 
     with pytest.raises(SettingsError, match="timestamp_min"):
         load_settings(env={}, config_file=settings.warehouse.parent / "none.toml", timestamp_min="soon")

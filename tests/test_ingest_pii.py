@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import TEST_SECRET
 from tests.test_ingest_support import good_row, quarantine, query, write_csv, write_jsonl, write_parquet
-from transforms import contract
+from transforms.core import contract
 from transforms.ingest import ingest
 from transforms.ingest.pii import Pseudonymizer
 

@@ -22,7 +22,7 @@ from tests.test_ingest_support import (
     write_jsonl,
     write_parquet,
 )
-from transforms import contract
+from transforms.core import contract
 from transforms.ingest import BatchSizes, ingest
 
 UTC = dt.UTC

@@ -18,8 +18,8 @@ import polars as pl
 
 from tests.conftest import TEST_SECRET
 from tests.warehouse_reads import rows as query
-from transforms import contract
-from transforms.settings import PROJECT_DIR
+from transforms.core import contract
+from transforms.core.settings import PROJECT_DIR
 
 # one valid record per source, as text (timestamps with and without offsets, booleans in several spellings)
 GOOD = {
@@ -191,6 +191,6 @@ def run_ingest_cli(settings, *args: str, lock_timeout_seconds: float = 1) -> sub
     """`riskcard ingest` in a child process against this test's warehouse and landing folder."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RISKCARD_")}
     env |= {"RISKCARD_SECRET_KEY": TEST_SECRET, "RISKCARD_LOCK_TIMEOUT_SECONDS": str(lock_timeout_seconds)}
-    command = [sys.executable, "-m", "transforms.cli", "ingest"]
+    command = [sys.executable, "-m", "transforms.cli.main", "ingest"]
     command += ["--warehouse", str(settings.warehouse), "--landing", str(settings.landing), *args]
     return subprocess.run(command, capture_output=True, text=True, env=env, cwd=PROJECT_DIR, timeout=120, check=False)

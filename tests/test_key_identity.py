@@ -12,10 +12,10 @@ import pytest
 
 from tests.conftest import TEST_SECRET
 from tests.test_ingest_support import good_row, manifest, query, table_counts, write_csv, write_jsonl
-from transforms.cli import main
+from transforms.cli.main import main
+from transforms.core.settings import DEMO_SECRET_KEY
 from transforms.ingest import ingest
 from transforms.ingest.key_identity import KeyMismatch, RekeyRefused, rekey
-from transforms.settings import DEMO_SECRET_KEY
 
 NEW_SECRET = "rotated-key-2025-abcdefghijkl"
 

@@ -7,10 +7,10 @@ import shutil
 
 import pytest
 
-from transforms.ahp import CONSISTENCY, RECIPROCITY
-from transforms.cli import main
-from transforms.paper_audit import audit_paper
-from transforms.settings import PROJECT_DIR
+from transforms.cli.main import main
+from transforms.core.settings import PROJECT_DIR
+from transforms.scoring.ahp import CONSISTENCY, RECIPROCITY
+from transforms.scoring.paper_audit import audit_paper
 
 CRITERIA = [f"u{k}" for k in range(1, 9)]
 # method document, section 6 (approximate figures as the document lists them)
@@ -20,7 +20,7 @@ DOC_REPAIRED_EIGENVECTOR = dict(zip(CRITERIA, (0.331, 0.172, 0.115, 0.155, 0.056
 
 @pytest.fixture(scope="module")
 def audit(tmp_path_factory):
-    from transforms.settings import load_settings
+    from transforms.core.settings import load_settings
 
     empty = tmp_path_factory.mktemp("audit") / "riskcard.toml"
     empty.write_text("")

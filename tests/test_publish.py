@@ -14,13 +14,14 @@ import pytest
 
 from tests.test_validation_warehouse import AS_OF, build_warehouse, open_builder, window_day_list
 from tests.warehouse_reads import records as _rows
-from transforms.catalogue import load_catalogue
-from transforms.cli import main
-from transforms.profiles import load_profile
-from transforms.publish import PublishBlocked, content_hash, input_digest, publish
-from transforms.scorecard import ROW_FIELDS
-from transforms.synthesis import band_of
-from transforms.validation import run_scorecard_suite, validate
+from transforms.cli.main import main
+from transforms.indicators.catalogue import load_catalogue
+from transforms.publishing.provenance import content_hash, input_digest
+from transforms.publishing.publish import PublishBlocked, publish
+from transforms.publishing.tables import ROW_FIELDS
+from transforms.quality import run_scorecard_suite, validate
+from transforms.scoring.profiles import load_profile
+from transforms.scoring.synthesis import band_of
 
 
 def _versions(settings):
@@ -239,12 +240,12 @@ def test_a_no_data_leaf_never_publishes_even_with_a_trusted_validation(healthy):
 
 
 def test_the_scorecard_suite_catches_broken_rows(settings):
-    from transforms.synthesis import synthesize
+    from transforms.scoring.synthesis import synthesize
 
     catalogue = load_catalogue(settings)
     profile = load_profile("default", settings)
     card = synthesize({i: 0.6 for i in catalogue.indicator_ids}, profile, catalogue)
-    from transforms.publish import scorecard_rows
+    from transforms.publishing.rows import scorecard_rows
 
     rows = scorecard_rows(card, catalogue, {}, band_of)
     bands = [band_of(x).name for x in (0.2, 0.4, 0.6, 0.8, 1.0)]

@@ -21,10 +21,11 @@ from tests.warehouse_reads import records as _query
 from tests.warehouse_reads import settings_in
 from transforms import generate as generate_mod
 from transforms import ingest as ingest_mod
-from transforms.build import BuildFailed, build
-from transforms.publish import PublishBlocked, input_digest, publish
-from transforms.settings import PROJECT_DIR
-from transforms.validation import validate
+from transforms.core.settings import PROJECT_DIR
+from transforms.indicators.build import BuildFailed, build
+from transforms.publishing.provenance import input_digest
+from transforms.publishing.publish import PublishBlocked, publish
+from transforms.quality import validate
 
 pytestmark = pytest.mark.slow
 

@@ -19,13 +19,13 @@ import pytest
 
 from tests.test_alerts import smtp_server, webhook  # noqa: F401 - fixtures (real servers on 127.0.0.1)
 from tests.warehouse_reads import rows as _query
-from transforms import build as build_mod
 from transforms import generate as generate_mod
 from transforms import ingest as ingest_mod
-from transforms.cli import main
-from transforms.publish import PublishBlocked, publish
-from transforms.settings import load_settings
-from transforms.snapshots import DATA_FILE, snapshot_dir, verify_snapshot
+from transforms.cli.main import main
+from transforms.core.settings import load_settings
+from transforms.indicators import build as build_mod
+from transforms.publishing.publish import PublishBlocked, publish
+from transforms.publishing.snapshots import DATA_FILE, snapshot_dir, verify_snapshot
 
 pytestmark = pytest.mark.slow
 

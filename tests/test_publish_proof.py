@@ -23,16 +23,18 @@ import pytest
 from tests.test_alerts import smtp_server, webhook  # noqa: F401 - fixtures (real servers on 127.0.0.1)
 from tests.test_validation_warehouse import AS_OF, build_warehouse, open_builder
 from tests.warehouse_reads import records as _rows
-from transforms import publish as publish_mod
-from transforms.catalogue import load_catalogue
-from transforms.cli import main
-from transforms.profiles import load_profile
-from transforms.publish import HASH_SIGNIFICANT_DIGITS, PublishBlocked, content_hash, publish, scorecard_rows
-from transforms.serving import refresh_serving
-from transforms.snapshots import DATA_FILE, MANIFEST, snapshot_dir, verify_snapshot
-from transforms.synthesis import band_of, synthesize
-from transforms.validation import validate
-from transforms.validation.health import ingestion_health_frame
+from transforms.cli.main import main
+from transforms.indicators.catalogue import load_catalogue
+from transforms.publishing import publish as publish_mod
+from transforms.publishing.provenance import HASH_SIGNIFICANT_DIGITS, content_hash
+from transforms.publishing.publish import PublishBlocked, publish
+from transforms.publishing.rows import scorecard_rows
+from transforms.publishing.serving import refresh_serving
+from transforms.publishing.snapshots import DATA_FILE, MANIFEST, snapshot_dir, verify_snapshot
+from transforms.quality import validate
+from transforms.quality.health import ingestion_health_frame
+from transforms.scoring.profiles import load_profile
+from transforms.scoring.synthesis import band_of, synthesize
 
 
 def _latest_build(settings) -> dict:
@@ -315,7 +317,7 @@ def test_the_dag_snapshot_task_repairs_every_version_of_the_date(healthy, monkey
     import shutil
 
     shutil.rmtree(snapshot_dir(settings, AS_OF, 1))  # lost as well
-    from transforms import pipeline
+    from transforms.orchestration import tasks as pipeline
 
     monkeypatch.setenv("RISKCARD_WAREHOUSE", str(settings.warehouse))
     monkeypatch.setenv("RISKCARD_SECRET_KEY", "test-secret-key-0123456789")

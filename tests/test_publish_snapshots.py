@@ -15,8 +15,8 @@ import pytest
 
 from tests.test_validation_warehouse import AS_OF, build_warehouse, open_builder
 from tests.warehouse_reads import settings_in
-from transforms.publish import publish, write_snapshot
-from transforms.snapshots import (
+from transforms.publishing.publish import publish, write_snapshot
+from transforms.publishing.snapshots import (
     DATA_FILE,
     MANIFEST,
     sha256_file,

@@ -14,17 +14,17 @@ import duckdb
 import pytest
 
 from tests.test_validation_warehouse import AS_OF, build_warehouse, open_builder
-from transforms.publish import publish
-from transforms.serving import refresh_serving
-from transforms.settings import PROJECT_DIR
+from transforms.core.settings import PROJECT_DIR
+from transforms.publishing.publish import publish
+from transforms.publishing.serving import refresh_serving
 
 # Holds the writer lock and the live DuckDB file open for writing, mid-transaction, until stdin closes.
 WRITER = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from transforms.settings import load_settings
-    from transforms.warehouse import connect, writer_lock
+    from transforms.core.settings import load_settings
+    from transforms.core.warehouse import connect, writer_lock
     settings = load_settings(env={}, config_file=Path(sys.argv[2]), warehouse=Path(sys.argv[1]))
     with writer_lock(settings, what="test: a long load"):
         con = connect(settings)
@@ -96,7 +96,7 @@ def test_analysts_read_the_serving_copy_while_a_writer_holds_the_live_file(publi
             [
                 sys.executable,
                 "-m",
-                "transforms.cli",
+                "transforms.cli.main",
                 "scorecard",
                 "show",
                 "--format",

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from transforms.cli import main
-from transforms.settings import DEMO_SECRET_KEY, SettingsError, load_settings
+from transforms.cli.main import main
+from transforms.core.settings import DEMO_SECRET_KEY, SettingsError, load_settings
 
 
 def _no_file(tmp_path: Path) -> Path:
@@ -155,7 +155,8 @@ def test_config_masks_webhook_tokens_in_path_and_query(tmp_path, capsys, monkeyp
 
 
 def test_the_alert_log_and_the_config_mask_alike():
-    from transforms import alerts, settings
+    from transforms.core import settings
+    from transforms.quality import alerts
 
     assert alerts.mask_url is settings.mask_url  # one masking function
 

@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transforms.catalogue import load_catalogue
-from transforms.profiles import WeightProfile, load_profile
-from transforms.settings import load_settings
-from transforms.synthesis import LEVELS, SynthesisError, band_of, synthesize
+from transforms.core.settings import load_settings
+from transforms.indicators.catalogue import load_catalogue
+from transforms.scoring.profiles import WeightProfile, load_profile
+from transforms.scoring.synthesis import LEVELS, SynthesisError, band_of, synthesize
 
 # The paper's Tables 6 and 7 (method document section 5): C level, W×C to 4 decimals, rank, attention.
 TABLE6 = {

@@ -12,9 +12,9 @@ import pytest
 
 from tests.test_validation_warehouse import AS_OF, build_warehouse, open_builder, window_day_list
 from tests.warehouse_reads import rows as _query
-from transforms.cli import main
-from transforms.validation import SuiteFileError, load_suite, validate
-from transforms.validation.suites import read_suite
+from transforms.cli.main import main
+from transforms.quality import SuiteFileError, load_suite, validate
+from transforms.quality.suites import read_suite
 
 
 def _failed(outcome) -> dict[str, object]:

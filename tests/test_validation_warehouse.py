@@ -7,7 +7,7 @@ marts.fct_leaf_indicators (30 leaves for the as-of date, levels derived from the
 ingestion and dbt parts write them. Tests then break one thing and check what validation and publishing say.
 
 The builder also records its builds in ``ops.build_runs`` with the real recording functions of
-``transforms.build`` (validation and publishing bind to the date's latest build and its ingest high-water mark):
+``transforms.indicators.build`` (validation and publishing bind to the date's latest build and its ingest high-water mark):
 ``set_indicators`` is a build of its date; ``add_file`` is an ingest followed by a rebuild of the dates the mart
 holds (the rows stay the builder's), unless ``built=False``: then the file landed after the last build, which
 never read it.
@@ -26,11 +26,12 @@ import duckdb
 import pandas as pd
 import pytest
 
-from transforms import contract
-from transforms.build import BUILD_SUCCESS, finish_build_record, start_build_record
-from transforms.catalogue import load_catalogue
+from transforms.core import contract
+from transforms.core.windows import window_for
+from transforms.indicators.build_runs import BUILD_SUCCESS, finish_build_record, start_build_record
+from transforms.indicators.catalogue import load_catalogue
 from transforms.ingest.tables import ensure_tables
-from transforms.validation.health import ingestion_health_frame, longest_gap, window_for
+from transforms.quality.health import ingestion_health_frame, longest_gap
 
 AS_OF = dt.date(2025, 3, 31)
 ROWS_PER_DAY = 4

@@ -8,13 +8,13 @@ import time
 
 import pytest
 
-from transforms.warehouse import WarehouseBusy, connect, writer_lock
+from transforms.core.warehouse import WarehouseBusy, connect, writer_lock
 
 HOLD = """
 import sys, time
 from pathlib import Path
-from transforms.settings import load_settings
-from transforms.warehouse import writer_lock
+from transforms.core.settings import load_settings
+from transforms.core.warehouse import writer_lock
 s = load_settings(env={{}}, config_file=Path({cfg!r}), warehouse={wh!r})
 with writer_lock(s, what="test holder"):
     print("locked", flush=True)

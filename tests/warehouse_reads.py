@@ -6,7 +6,7 @@ from pathlib import Path
 
 import duckdb
 
-from transforms.settings import Settings, load_settings
+from transforms.core.settings import Settings, load_settings
 
 
 def settings_in(folder: Path, secret: str) -> Settings:

@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from transforms.settings import PROJECT_DIR, load_settings
+from transforms.core.settings import PROJECT_DIR, load_settings
 
 DEMO_WAREHOUSE = PROJECT_DIR / "warehouse" / "demo" / "riskcard.duckdb"
 DEMO_LANDING = PROJECT_DIR / "landing" / "demo"
@@ -45,8 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep-airflow", action="store_true", help="keep the temporary AIRFLOW_HOME and its logs")
     args = parser.parse_args(argv)
 
-    from transforms import airflow_support as af
     from transforms.generate import generate
+    from transforms.orchestration import local_runner as af
 
     started = time.perf_counter()
     settings = load_settings(env={**os.environ, **demo_env(DEMO_WAREHOUSE, DEMO_LANDING)})
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(home, ignore_errors=True)
 
     print()
-    from transforms.cli import main as riskcard
+    from transforms.cli.main import main as riskcard
 
     code = riskcard(["scorecard", "show", "--warehouse", str(settings.warehouse), "--as-of", end.isoformat()])
     xcom = scorecard.get("xcom") or {}

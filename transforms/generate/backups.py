@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from transforms.contract import SYSTEMS
+from transforms.core.contract import SYSTEMS
 from transforms.generate import enums
 from transforms.generate.changelog import Reveal, Versions, milestone_array, versions_at_milestones
 from transforms.generate.clock import MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE, RunCalendar

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import polars as pl
 
-from transforms.contract import FILE_MISSING_COLUMN, FILE_UNKNOWN_EXTENSION, FILE_UNREADABLE, SOURCES
+from transforms.core.contract import FILE_MISSING_COLUMN, FILE_UNKNOWN_EXTENSION, FILE_UNREADABLE, SOURCES
 from transforms.generate.encode import styles, text_frame
 from transforms.generate.randomness import BAD_FILES, stream
 from transforms.generate.writers import csv_bytes, gzip_bytes, jsonl_bytes, parquet_bytes, write_atomic

@@ -1,6 +1,6 @@
 """``--bad-rows``: replace a fraction of the rows of text files with rows that break exactly one contract rule.
 
-Which rules apply to a source, and in which columns, is derived from the contract (``transforms.contract``): a
+Which rules apply to a source, and in which columns, is derived from the contract (``transforms.core.contract``): a
 missing key and other missing required values, unparseable timestamps, unknown enum values, non-decimal money, money
 with three decimals, negative amounts and sizes, non-boolean flags, non-whole sizes, and the time-order rules.
 Columns that take part in a time-order rule are never blanked or garbled, so the order rule is never left undecided
@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from transforms.contract import (
+from transforms.core.contract import (
     CONTRACT,
     ROW_RULES,
     RULE_BOOL,

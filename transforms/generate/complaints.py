@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from transforms.contract import CONTRACT
+from transforms.core.contract import CONTRACT
 from transforms.generate import enums
 from transforms.generate.changelog import Reveal, Versions, snapshot, versions_at_milestones
 from transforms.generate.clock import MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE, TRANSACTION_HOURS, RunCalendar

@@ -15,7 +15,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from transforms.contract import CONTRACT, MONEY_PRECISION, MONEY_SCALE
+from transforms.core.contract import CONTRACT, MONEY_PRECISION, MONEY_SCALE
 
 NAIVE_LOCAL, WITH_OFFSET, UTC_Z = 0, 1, 2
 # how often each producer writes each timestamp style (naive local, +hh:mm, Z)

@@ -1,4 +1,4 @@
-"""Contract enum values as the simulators use them: by name, checked against transforms.contract.
+"""Contract enum values as the simulators use them: by name, checked against transforms.core.contract.
 
 Simulators draw enum values as small integer codes (fast in numpy) and turn them into the contract's strings at the
 end. Codes, mixes and conditional tables are built here from names, so a value renamed or reordered in the contract
@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from transforms.contract import CONTRACT
+from transforms.core.contract import CONTRACT
 
 
 def values(source: str, column: str) -> tuple[str, ...]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from transforms.contract import CONTRACT, SYSTEMS
+from transforms.core.contract import CONTRACT, SYSTEMS
 from transforms.generate import enums
 from transforms.generate.changelog import Reveal, Versions, milestone_array, versions_at_milestones
 from transforms.generate.clock import INCIDENT_HOURS, MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE, RunCalendar

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from transforms.contract import CONTRACT, SOURCES
+from transforms.core.contract import CONTRACT, SOURCES
+from transforms.core.progress import Progress
 from transforms.generate import backups as backups_mod
 from transforms.generate import incidents as incidents_mod
 from transforms.generate.badfiles import write_bad_files
@@ -32,7 +33,6 @@ from transforms.generate.scenarios import get_scenario
 from transforms.generate.transactions import TransactionSimulator, daily_counts
 from transforms.generate.vendors import load_vendors
 from transforms.generate.writers import FORMATS, DayFileWriter, write_atomic
-from transforms.progress import Progress
 
 REPORT_NAME = "generator_report.json"
 BAD_ROWS_REPORT_NAME = "bad_rows_report.json"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from transforms.contract import CONTRACT, SYSTEMS
+from transforms.core.contract import CONTRACT, SYSTEMS
 from transforms.generate import enums
 from transforms.generate.changelog import DayBuckets
 from transforms.generate.clock import MS_PER_HOUR, TRANSACTION_HOURS, RunCalendar

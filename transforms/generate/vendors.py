@@ -10,7 +10,7 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-from transforms.settings import PROJECT_DIR
+from transforms.core.settings import PROJECT_DIR
 
 DEFAULT_ROW = "*"
 UNLISTED_VENDOR = "northbridge_it"  # a contractor with no row in vendor_slas.csv: default restore time applies

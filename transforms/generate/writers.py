@@ -15,7 +15,7 @@ from pathlib import Path
 import polars as pl
 import pyarrow.parquet as pq
 
-from transforms.contract import SOURCES
+from transforms.core.contract import SOURCES
 from transforms.generate.badrows import BadRowInjector, apply_to_csv, apply_to_jsonl
 from transforms.generate.encode import arrow_table, styles, text_frame
 from transforms.generate.randomness import BAD_ROWS, TEXT_STYLE, stream

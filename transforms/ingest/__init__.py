@@ -5,7 +5,7 @@
 - exactly once: a file is identified by the sha256 of its bytes; the manifest ``raw.ingested_files`` records it
   in the same transaction as its rows, so the same bytes (any name, any time) never load twice;
 - atomic per file: good rows, quarantined rows and the manifest entry commit together or not at all;
-- the contract (``transforms.contract``) is enforced in Polars; a bad row goes to ``raw.quarantine`` with its
+- the contract (``transforms.core.contract``) is enforced in Polars; a bad row goes to ``raw.quarantine`` with its
   file, row, column, rule and a readable message; a file that cannot be read is recorded as failed;
 - ``customer_id`` is replaced by its HMAC-SHA256 (``settings.hashing_key()``) before anything is written;
 - values of columns outside the contract never reach the warehouse (raw tables, quarantine): the manifest records
@@ -20,10 +20,10 @@ of this file or the next, is prepared while DuckDB appends this one), report (th
 batching (batch sizes).
 """
 
+from transforms.core.warehouse import WarehouseBusy
 from transforms.ingest.batching import BatchSizes
 from transforms.ingest.report import FileResult, IngestReport, SourceSummary
 from transforms.ingest.run import LandingMissing, ingest
-from transforms.warehouse import WarehouseBusy
 
 __all__ = [
     "ingest",

@@ -1,6 +1,6 @@
 """Contract enforcement on one batch, in Polars: every column typed, every broken rule found, bad rows explained.
 
-Everything here is derived from ``transforms.contract`` (column kinds, enums, lower bounds, order rules, rule
+Everything here is derived from ``transforms.core.contract`` (column kinds, enums, lower bounds, order rules, rule
 names); no column name or enum value is written in this module.
 
 A batch arrives as read (text columns as String, typed Parquet columns as their type) with personal columns
@@ -27,8 +27,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from transforms import contract
-from transforms.contract import Column, Source
+from transforms.core import contract
+from transforms.core.contract import Column, Source
 from transforms.ingest.readers import DUPLICATE_KEY, NOT_TEXT, ROW_NUMBER
 
 EXTRA = "_extra"

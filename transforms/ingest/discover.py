@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from transforms import contract
+from transforms.core import contract
 
 log = logging.getLogger(__name__)
 

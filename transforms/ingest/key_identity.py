@@ -35,8 +35,8 @@ from pathlib import Path
 
 import duckdb
 
-from transforms import contract
-from transforms.settings import DEMO_SECRET_KEY, Settings, SettingsError
+from transforms.core import contract
+from transforms.core.settings import DEMO_SECRET_KEY, Settings, SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -268,7 +268,7 @@ def rekey(settings: Settings, old_key: str | bytes, landing: Path | None = None)
 
     Holds the writer lock; raises RekeyRefused (nothing changed) when it cannot rewrite every hash.
     """
-    from transforms.warehouse import connect, writer_lock
+    from transforms.core.warehouse import connect, writer_lock
 
     old_key = _key_bytes(old_key)
     if not old_key:

@@ -28,7 +28,7 @@ import duckdb
 import polars as pl
 import pyarrow as pa
 
-from transforms import contract
+from transforms.core import contract
 from transforms.ingest import discover, manifest
 from transforms.ingest.batching import BatchSizes
 from transforms.ingest.checks import EXTRA, check_batch, missing_columns

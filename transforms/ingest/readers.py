@@ -30,7 +30,7 @@ from pathlib import Path
 
 import polars as pl
 
-from transforms import contract
+from transforms.core import contract
 from transforms.ingest.batching import BatchSizes
 
 ROW_NUMBER = "__row_number__"  # internal column names; a file column of the same name is renamed (see below)

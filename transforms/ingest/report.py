@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import asdict, dataclass, field
 
-from transforms import contract
+from transforms.core import contract
 
 EXIT_OK = 0
 EXIT_QUARANTINE = 3  # some rows or whole files were quarantined

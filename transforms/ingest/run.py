@@ -14,16 +14,16 @@ import sys
 import uuid
 from pathlib import Path
 
-from transforms import contract
+from transforms.core import contract
+from transforms.core.progress import Progress
+from transforms.core.settings import Settings
+from transforms.core.warehouse import connect, writer_lock
 from transforms.ingest import manifest
 from transforms.ingest.batching import BatchSizes
 from transforms.ingest.discover import LandedFile, find_landed_files, unseen_files
 from transforms.ingest.key_identity import check_key
 from transforms.ingest.report import IngestReport
 from transforms.ingest.tables import ensure_tables
-from transforms.progress import Progress
-from transforms.settings import Settings
-from transforms.warehouse import connect, writer_lock
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import duckdb
 
-from transforms import contract
+from transforms.core import contract
 
 SCHEMA = "raw"
 MANIFEST = f"{SCHEMA}.ingested_files"

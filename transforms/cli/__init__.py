@@ -1,0 +1,1 @@
+"""One module per `riskcard` subcommand (see transforms.cli.main)."""

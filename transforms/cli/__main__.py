@@ -1,0 +1,3 @@
+from transforms.cli.main import main
+
+raise SystemExit(main())

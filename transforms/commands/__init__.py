@@ -1,1 +1,0 @@
-"""One module per `riskcard` subcommand (see transforms.cli)."""

@@ -1,0 +1,394 @@
+"""Weight profiles: which judgments (or, as a labelled override, which explicit weights) give the criterion and
+leaf weights of a scorecard.
+
+A profile is a TOML file ``seeds/ahp/profiles/<name>.toml``::
+
+    name = "default"              # must match the file name
+    method = "eigenvector"        # optional; "eigenvector" or "geometric"
+    override = false              # must be true exactly when the profile gives explicit weights
+    [criteria]
+    matrix = "../criterion_matrix.csv"            # one judgment matrix, path relative to the profile, or
+    # experts = ["../a.csv", "../b.csv"]          # several experts' matrices, aggregated by AIJ, or
+    # weights = { u1 = 0.121, ... }               # explicit weights (an override), or weights = "equal"
+    # ri = 1.60                                   # random index, needed only for n > 15
+    [leaves]
+    u1 = { matrix = "../leaves/u1_leaves.csv" }   # one entry per criterion, same forms as [criteria]
+
+The method is, in order of precedence: the ``method`` argument, the profile's ``method``, ``settings.ahp_method``.
+Any invalid matrix (defects or CR >= 0.1, per expert or aggregated) makes the whole profile invalid:
+``load_profile`` raises ProfileInvalid naming the matrix and its CR. There is no fallback to equal weights.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from transforms.indicators.catalogue import Catalogue, load_catalogue
+from transforms.scoring.ahp import (
+    CR_LIMIT,
+    METHODS,
+    AhpResult,
+    JudgmentMatrix,
+    MatrixError,
+    analyse_experts,
+    check_method,
+    read_matrix,
+)
+
+PROFILES_SUBDIR = Path("ahp") / "profiles"
+EXPLICIT = "explicit"  # the method name of a profile whose weights are all given explicitly
+WEIGHT_SUM_TOL = 1e-9  # explicit weights must sum to 1 this closely (the scorecard's own check)
+_TOP_KEYS = {"name", "description", "method", "override", "criteria", "leaves"}
+_SPEC_FORMS = ("matrix", "experts", "weights")
+
+
+class ProfileInvalid(ValueError):
+    """A weight profile cannot be used: the message names each invalid matrix and its CR, or the defect."""
+
+    def __init__(self, message: str, problems: list[str] | None = None, results: list[AhpResult] | None = None):
+        super().__init__(message)
+        self.problems = problems or [message]
+        self.results = results or []
+
+
+@dataclass(frozen=True)
+class WeightProfile:
+    name: str
+    method: str  # "eigenvector" | "geometric" | "explicit" (no matrix at all)
+    override: bool  # some weights are given explicitly instead of derived from judgments
+    criterion_weights: dict[str, float]
+    local_weights: dict[str, dict[str, float]]  # criterion_id -> {indicator_id: local weight}
+    content_hash: str
+    checks: list[AhpResult]
+    path: Path | None = None
+    description: str = ""
+    explicit: tuple[str, ...] = ()  # which comparisons are explicit: "criteria", "leaves of u3", ...
+
+    @property
+    def global_weights(self) -> dict[str, float]:
+        """indicator_id -> criterion weight x local weight (sums to 1)."""
+        return {
+            leaf: self.criterion_weights[crit] * w
+            for crit, leaves in self.local_weights.items()
+            for leaf, w in leaves.items()
+        }
+
+    @property
+    def label(self) -> str:
+        """The profile as every output names it; an override says so."""
+        if self.override:
+            leaves = [e for e in self.explicit if e.startswith("leaves of ")]
+            parts = [e for e in self.explicit if not e.startswith("leaves of ")]
+            if leaves and len(leaves) == len(self.local_weights):
+                parts.append("all leaves")
+            elif leaves:
+                parts.append("leaves of " + ", ".join(e.removeprefix("leaves of ") for e in leaves))
+            return f"{self.name} [OVERRIDE: explicit weights for {' and '.join(parts)}, not derived by AHP]"
+        return f"{self.name} ({self.method})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "profile": self.name,
+            "label": self.label,
+            "method": self.method,
+            "override": self.override,
+            "explicit": list(self.explicit),
+            "description": self.description,
+            "path": str(self.path) if self.path else None,
+            "content_hash": self.content_hash,
+            "criterion_weights": self.criterion_weights,
+            "local_weights": self.local_weights,
+            "global_weights": self.global_weights,
+            "checks": [r.to_dict() for r in self.checks],
+        }
+
+
+@dataclass
+class ProfileCheck:
+    """Everything known about a profile, valid or not (what `riskcard ahp check PROFILE` prints)."""
+
+    name: str
+    path: Path
+    method: str
+    override: bool
+    results: list[AhpResult] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    profile: WeightProfile | None = None
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems and self.profile is not None
+
+
+def profile_path(name_or_path: str | Path, settings) -> Path:
+    """A profile name (``default``) -> ``seeds/ahp/profiles/default.toml``; a path to a .toml file as is."""
+    text = str(name_or_path)
+    candidate = Path(text)
+    if text.endswith(".toml") or "/" in text or "\\" in text:
+        return candidate if candidate.is_absolute() else candidate.absolute()
+    return settings.seeds_dir / PROFILES_SUBDIR / f"{text}.toml"
+
+
+def available_profiles(settings) -> list[str]:
+    return sorted(p.stem for p in (settings.seeds_dir / PROFILES_SUBDIR).glob("*.toml"))
+
+
+def load_profile(
+    name_or_path: str | Path, settings, method: str | None = None, catalogue: Catalogue | None = None
+) -> WeightProfile:
+    """The validated profile; raises ProfileInvalid naming every invalid matrix (with its CR) or defect."""
+    check = check_profile(name_or_path, settings, method=method, catalogue=catalogue)
+    if not check.valid:
+        raise ProfileInvalid(
+            f"weight profile {check.name!r} ({check.path}) is invalid, nothing may be published with it:\n  - "
+            + "\n  - ".join(check.problems),
+            problems=check.problems,
+            results=check.results,
+        )
+    assert check.profile is not None
+    return check.profile
+
+
+def check_profile(
+    name_or_path: str | Path, settings, method: str | None = None, catalogue: Catalogue | None = None
+) -> ProfileCheck:
+    """Read a profile and analyse every matrix it uses; never raises for bad content (see ``problems``)."""
+    if method is not None:
+        check_method(method)
+    path = profile_path(name_or_path, settings)
+    check = ProfileCheck(name=path.stem, path=path, method=method or settings.ahp_method, override=False)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        known = ", ".join(available_profiles(settings)) or "none"
+        check.problems.append(f"cannot read weight profile {path} ({exc.strerror or exc}); known profiles: {known}")
+        return check
+    try:
+        doc = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        check.problems.append(f"{path}: not valid TOML ({exc})")
+        return check
+    catalogue = catalogue or load_catalogue(settings)
+    problems = check.problems
+
+    for key in sorted(set(doc) - _TOP_KEYS):
+        problems.append(f"{path}: unknown key {key!r} (allowed: {', '.join(sorted(_TOP_KEYS))})")
+    name = doc.get("name", path.stem)
+    if name != path.stem:
+        problems.append(f"{path}: name = {name!r} must match the file name {path.stem!r}")
+    declared_method = doc.get("method")
+    if declared_method is not None and declared_method not in METHODS:
+        problems.append(f"{path}: method = {declared_method!r} is not one of {', '.join(METHODS)}")
+        declared_method = None
+    ahp_method = method or declared_method or settings.ahp_method
+    declared_override = doc.get("override", False)
+    if not isinstance(declared_override, bool):
+        problems.append(f"{path}: override must be true or false, got {declared_override!r}")
+        declared_override = False
+
+    files: list[Path] = []
+    explicit: list[str] = []
+    used_matrix = False
+
+    def comparison(label: str, spec: Any, items: list[str]) -> dict[str, float] | None:
+        nonlocal used_matrix
+        weights, result, kind, spec_files = _resolve(path, label, spec, items, ahp_method, settings, problems)
+        files.extend(spec_files)
+        if result is not None:
+            check.results.append(result)
+            if not result.valid:
+                problems.append(f"{label}: " + "; ".join(result.problems()))
+        if kind == "weights":
+            explicit.append(label)
+        elif kind is not None:
+            used_matrix = True
+        return weights
+
+    criteria_ids = catalogue.criterion_ids
+    criterion_weights = comparison("criteria", doc.get("criteria"), criteria_ids)
+    leaves_doc = doc.get("leaves")
+    local_weights: dict[str, dict[str, float]] = {}
+    if not isinstance(leaves_doc, dict):
+        problems.append(f"{path}: missing [leaves] table (one entry per criterion: {', '.join(criteria_ids)})")
+        leaves_doc = {}
+    for key in sorted(set(leaves_doc) - set(criteria_ids)):
+        problems.append(f"{path}: [leaves] has {key!r}, which is not a criterion of the catalogue")
+    for cid in criteria_ids:
+        leaf_ids = [i.indicator_id for i in catalogue.leaves_of(cid)]
+        if cid not in leaves_doc:
+            problems.append(f"{path}: [leaves] has no entry for {cid} (its leaves: {', '.join(leaf_ids)})")
+            continue
+        weights = comparison(f"leaves of {cid}", leaves_doc[cid], leaf_ids)
+        if weights is not None:
+            local_weights[cid] = weights
+
+    override = bool(explicit)
+    if override and not declared_override:
+        problems.append(
+            f"{path}: gives explicit weights for {', '.join(explicit)} but does not declare override = true "
+            "(explicit weights must be labelled as an override)"
+        )
+    if declared_override and not override:
+        problems.append(f"{path}: declares override = true but every weight comes from a judgment matrix")
+    check.method = ahp_method if used_matrix else EXPLICIT
+    check.override = override
+    if problems or criterion_weights is None or len(local_weights) != len(criteria_ids):
+        return check
+
+    content_hash = _content_hash(check.method, raw, files)
+    profile = WeightProfile(
+        name=check.name,
+        method=check.method,
+        override=override,
+        criterion_weights=criterion_weights,
+        local_weights=local_weights,
+        content_hash=content_hash,
+        checks=list(check.results),
+        path=path,
+        description=str(doc.get("description", "")),
+        explicit=tuple(explicit),
+    )
+    total = sum(profile.global_weights.values())
+    if abs(total - 1) > WEIGHT_SUM_TOL:  # cannot happen with normalised parts; guard the invariant anyway
+        problems.append(f"{path}: the {len(profile.global_weights)} global leaf weights sum to {total!r}, not 1")
+        return check
+    check.profile = profile
+    return check
+
+
+def _resolve(
+    profile: Path, label: str, spec: Any, items: list[str], method: str, settings, problems: list[str]
+) -> tuple[dict[str, float] | None, AhpResult | None, str | None, list[Path]]:
+    """One comparison -> (weights in catalogue order or None, AHP result or None, form used, files read)."""
+    if isinstance(spec, str):
+        spec = {"matrix": spec}
+    if not isinstance(spec, dict):
+        problems.append(f"{profile}: {label}: missing or not a table; give one of {', '.join(_SPEC_FORMS)}")
+        return None, None, None, []
+    forms = [k for k in _SPEC_FORMS if k in spec]
+    unknown = sorted(set(spec) - set(_SPEC_FORMS) - {"ri"})
+    if unknown:
+        problems.append(f"{profile}: {label}: unknown key(s) {', '.join(unknown)}")
+    if len(forms) != 1:
+        problems.append(f"{profile}: {label}: give exactly one of {', '.join(_SPEC_FORMS)} (found {forms or 'none'})")
+        return None, None, None, []
+    form = forms[0]
+    if form == "weights":
+        return _explicit_weights(profile, label, spec["weights"], items, problems), None, form, []
+
+    ri = spec.get("ri")
+    if ri is not None and (isinstance(ri, bool) or not isinstance(ri, (int, float))):
+        problems.append(f"{profile}: {label}: ri must be a number, got {ri!r}")
+        return None, None, None, []
+    entries = [spec["matrix"]] if form == "matrix" else spec["experts"]
+    if not isinstance(entries, list) or not entries or not all(isinstance(e, str) for e in entries):
+        problems.append(f"{profile}: {label}: {form} must be a file path" + (" list" if form == "experts" else ""))
+        return None, None, None, []
+    files = [(profile.parent / e).resolve() for e in entries]
+    matrices: list[JudgmentMatrix] = []
+    for f in files:
+        try:
+            m = read_matrix(f, name=_display(f, settings))
+        except MatrixError as exc:
+            problems.append(f"{label}: {exc}")
+            continue
+        labels_problem = _label_problem(m, items)
+        if labels_problem:
+            problems.append(f"{label}: {labels_problem}")
+            continue
+        matrices.append(m.reordered(items) if m.labels == m.column_labels else m)
+    if len(matrices) != len(files):
+        return None, None, form, files
+    name = matrices[0].name if len(matrices) == 1 else f"{label} (AIJ of {len(matrices)} experts)"
+    result = analyse_experts(matrices, method, None if ri is None else float(ri), name=name)
+    weights = result.weights if result.valid else None
+    if weights is not None:
+        weights = {k: weights[k] for k in items}
+    return weights, result, form, files
+
+
+def _label_problem(m: JudgmentMatrix, items: list[str]) -> str | None:
+    for kind, labels in (("row", m.labels), ("column", m.column_labels)):
+        missing = [x for x in items if x not in labels]
+        extra = [x for x in labels if x not in items]
+        if missing or extra:
+            return (
+                f"{m.name}: {kind} labels must be exactly {', '.join(items)}"
+                + (f"; missing {', '.join(missing)}" if missing else "")
+                + (f"; not in the catalogue here: {', '.join(extra)}" if extra else "")
+            )
+    if m.labels != m.column_labels:
+        return f"{m.name}: rows and columns must list the labels in the same order"
+    return None
+
+
+def _explicit_weights(
+    profile: Path, label: str, given: Any, items: list[str], problems: list[str]
+) -> dict[str, float] | None:
+    if given == "equal":
+        return {k: 1 / len(items) for k in items}
+    if not isinstance(given, dict):
+        problems.append(f'{profile}: {label}: weights must be a table {{id = weight}} or "equal", got {given!r}')
+        return None
+    missing = [k for k in items if k not in given]
+    extra = [k for k in given if k not in items]
+    if missing or extra:
+        problems.append(
+            f"{profile}: {label}: weights must name exactly {', '.join(items)}"
+            + (f"; missing {', '.join(missing)}" if missing else "")
+            + (f"; unknown {', '.join(extra)}" if extra else "")
+        )
+        return None
+    bad = [
+        k
+        for k in items
+        if isinstance(given[k], bool)
+        or not isinstance(given[k], (int, float))
+        or not math.isfinite(given[k])
+        or given[k] <= 0
+    ]
+    if bad:
+        problems.append(
+            f"{profile}: {label}: weights must be positive numbers: {', '.join(f'{k} = {given[k]!r}' for k in bad)}"
+        )
+        return None
+    total = math.fsum(float(given[k]) for k in items)
+    if abs(total - 1) > WEIGHT_SUM_TOL:
+        problems.append(f"{profile}: {label}: explicit weights sum to {total:.9g}, not 1 (they are never renormalised)")
+        return None
+    return {k: float(given[k]) for k in items}
+
+
+def _display(path: Path, settings) -> str:
+    """Matrix names in messages: relative to the project when inside it."""
+    try:
+        return str(path.relative_to(Path(settings.project_dir).resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _content_hash(method: str, profile_bytes: bytes, files: list[Path]) -> str:
+    digest = hashlib.sha256(b"riskcard-weight-profile/1\0")
+    digest.update(f"method={method}\0".encode())
+    for data in [profile_bytes] + [f.read_bytes() for f in files]:
+        digest.update(f"{len(data)}\0".encode())
+        digest.update(data)
+    return digest.hexdigest()
+
+
+__all__ = [
+    "ProfileCheck",
+    "ProfileInvalid",
+    "WeightProfile",
+    "available_profiles",
+    "check_profile",
+    "load_profile",
+    "profile_path",
+    "CR_LIMIT",
+    "EXPLICIT",
+]
