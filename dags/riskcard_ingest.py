@@ -22,12 +22,8 @@ RAW_LOGS = af.raw_logs_asset()
 @dag(
     dag_id=af.INGEST_DAG_ID,
     schedule=af.ingest_timetable(settings),
-    start_date=af.start_date(settings),
-    catchup=False,
-    max_active_runs=1,
-    default_args=af.task_defaults(settings),
-    tags=["riskcard"],
     doc_md=__doc__,
+    **af.dag_arguments(settings),
 )
 def riskcard_ingest():
     @task(**af.writer_task_args(settings))

@@ -31,10 +31,6 @@ WRITER = af.writer_task_args(settings)
 @dag(
     dag_id=af.SCORECARD_DAG_ID,
     schedule=af.scorecard_timetable(settings),
-    start_date=af.start_date(settings),
-    catchup=False,
-    max_active_runs=1,
-    default_args=af.task_defaults(settings),
     params={
         "as_of_date": Param(
             None,
@@ -45,8 +41,8 @@ WRITER = af.writer_task_args(settings)
         "profile": Param(settings.profile, type="string", description="Weight profile (seeds/ahp/profiles/)."),
         "force": Param(False, type="boolean", description="Publish a new version even if nothing changed."),
     },
-    tags=["riskcard"],
     doc_md=__doc__,
+    **af.dag_arguments(settings),
 )
 def riskcard_scorecard():
     @task(retries=0)

@@ -30,3 +30,36 @@ def settings(tmp_path) -> Settings:
         warehouse=tmp_path / "warehouse" / "riskcard.duckdb",
         landing=tmp_path / "landing",
     )
+
+
+@pytest.fixture(scope="session")
+def warehouse_template(tmp_path_factory):
+    """The raw logs of tests/warehouse_builder.py and the mart a real dbt build makes of them, once per session
+    (tests copy the file: tests.warehouse_builder.build_warehouse)."""
+    from tests.warehouse_builder import build_template
+
+    return build_template(tmp_path_factory.mktemp("warehouse-template"), TEST_SECRET)
+
+
+@pytest.fixture
+def rebuild_settings(warehouse_template):
+    """Like ``settings``, for a test that runs the real dbt build again: the template's own folder, emptied (dbt's
+    parse of the project is kept: it is only reused for the same warehouse path)."""
+    return warehouse_template.fresh_slot()
+
+
+@pytest.fixture(scope="session")
+def published_template(warehouse_template, tmp_path_factory):
+    """The template with version 1 of its as-of date published, once per session (tests.warehouse_builder)."""
+    from tests.warehouse_builder import publish_template
+
+    return publish_template(warehouse_template, tmp_path_factory.mktemp("published-template"), TEST_SECRET)
+
+
+@pytest.fixture
+def published(settings, published_template):
+    """``settings`` whose warehouse folder holds a copy of ``published_template``: version 1 is published."""
+    from tests.warehouse_builder import copy_published
+
+    copy_published(published_template, settings)
+    return settings

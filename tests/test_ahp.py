@@ -31,6 +31,13 @@ from transforms.scoring.ahp import (
 )
 
 SAATY = [1 / 9, 1 / 8, 1 / 7, 1 / 6, 1 / 5, 1 / 4, 1 / 3, 1 / 2, 1, 2, 3, 4, 5, 6, 7, 8, 9]
+# RI by order: the paper's Table 2 for n = 1..9, Saaty's values for n = 10..15 (method document, section 2)
+RI_VALUES = (0, 0, 0.58, 0.90, 1.12, 1.24, 1.32, 1.41, 1.45, 1.49, 1.51, 1.48, 1.56, 1.57, 1.59)
+RI = dict(zip(range(1, 16), RI_VALUES, strict=True))
+# The cyclic matrix a > b > c > a at 9 each: circulant, so every row has the same geometric mean and the principal
+# eigenvector is uniform; λmax = 1 + 9 + 1/9 = 91/9, CI = (91/9 - 3) / 2 = 32/9, CR = CI / 0.58 = 6.130.
+CYCLIC = [[1, 9, 1 / 9], [1 / 9, 1, 9], [9, 1 / 9, 1]]
+CYCLIC_CR = 32 / 9 / 0.58
 
 
 def labels_for(n: int) -> list[str]:
@@ -48,6 +55,20 @@ def random_reciprocal(rng: np.random.Generator, n: int) -> np.ndarray:
             a[i, j] = rng.choice(SAATY)
             a[j, i] = 1 / a[i, j]
     return a
+
+
+def perron(a: np.ndarray) -> tuple[float, np.ndarray]:
+    """The principal eigenvalue and eigenvector (sum 1) by LAPACK (numpy.linalg.eig), not by the module's power
+    iteration: the reference the tests compare the module with."""
+    vals, vecs = np.linalg.eig(np.asarray(a, dtype=float))
+    k = int(np.argmax(vals.real))
+    w = np.abs(vecs[:, k].real)
+    return float(vals[k].real), w / w.sum()
+
+
+def reference_cr(a: np.ndarray) -> float:
+    n = len(a)
+    return (perron(a)[0] - n) / (n - 1) / RI[n]
 
 
 def write(path, text: str):
@@ -145,10 +166,11 @@ def test_values_outside_saaty_scale_are_flagged_as_warnings():
 
 
 def test_inconsistent_matrix_is_rejected_with_its_cr():
-    a = JudgmentMatrix.from_values("abc", [[1, 9, 1 / 9], [1 / 9, 1, 9], [9, 1 / 9, 1]], name="cyclic.csv")
+    a = JudgmentMatrix.from_values("abc", CYCLIC, name="cyclic.csv")
     for method in METHODS:
         result = analyse(a, method)
-        assert result.cr > 0.1
+        assert result.cr == pytest.approx(CYCLIC_CR, rel=1e-9) and result.lambda_max == pytest.approx(91 / 9)
+        assert result.weights == pytest.approx(dict.fromkeys("abc", 1 / 3), rel=1e-12)
         (defect,) = result.errors
         assert defect.rule == CONSISTENCY and "cyclic.csv" in defect.message and f"{result.cr:.3f}" in defect.message
         assert result.verdict.startswith(f"REJECTED ({method})")
@@ -182,13 +204,18 @@ def test_relabelling_permutes_the_weights_the_same_way(n, seed, data):
     a = random_reciprocal(np.random.default_rng(seed), n)
     perm = data.draw(st.permutations(range(n)))
     labels = labels_for(n)
-    original = JudgmentMatrix.from_values(labels, a)
     relabelled = JudgmentMatrix.from_values([labels[p] for p in perm], a[np.ix_(perm, perm)])
+    # the references, computed on the matrix in its original order: LAPACK's Perron vector, the row geometric mean
+    g = np.prod(a, axis=1) ** (1 / n)
+    expected = {"eigenvector": perron(a)[1], "geometric": g / g.sum()}
     for method in METHODS:
-        r1, r2 = analyse(original, method), analyse(relabelled, method)
-        for label in labels:
-            assert r2.weights[label] == pytest.approx(r1.weights[label], rel=1e-9, abs=1e-13)
-        assert r2.cr == pytest.approx(r1.cr, rel=1e-9, abs=1e-12)
+        result = analyse(relabelled, method)
+        w = expected[method]
+        for k, label in enumerate(labels):
+            assert result.weights[label] == pytest.approx(w[k], rel=1e-9, abs=1e-13)
+        if n > 2:
+            cr = (float(np.mean((a @ w) / w)) - n) / (n - 1) / RI[n]
+            assert result.cr == pytest.approx(cr, rel=1e-6, abs=1e-12)
 
 
 @settings(max_examples=60, deadline=None)
@@ -225,9 +252,10 @@ def test_eigenvector_agrees_with_numpy_and_scipy_on_random_reciprocal_matrices()
             np.testing.assert_allclose(ours, ref, rtol=0, atol=1e-9)
             assert result.principal_eigenvalue == pytest.approx(vals[k].real, rel=1e-9)
         # the method document's λmax (mean of (A·w)_i / w_i) is the Perron root for the eigenvector
-        assert result.lambda_max == pytest.approx(result.principal_eigenvalue, rel=1e-9)
-        assert result.ci == pytest.approx((result.lambda_max - n) / (n - 1), rel=1e-12, abs=1e-15)
-        assert result.cr == pytest.approx(result.ci / RANDOM_INDEX[n], rel=1e-12, abs=1e-15)
+        lam = float(vals[k].real)
+        assert result.lambda_max == pytest.approx(lam, rel=1e-9)
+        assert result.ci == pytest.approx((lam - n) / (n - 1), rel=1e-6, abs=1e-12)
+        assert result.cr == pytest.approx((lam - n) / (n - 1) / RI[n], rel=1e-6, abs=1e-12)
 
 
 def test_geometric_method_is_the_normalised_row_geometric_mean():
@@ -241,7 +269,8 @@ def test_geometric_method_is_the_normalised_row_geometric_mean():
 
 def test_random_index_table_and_larger_orders():
     assert [random_index(n) for n in range(10, 16)] == [1.49, 1.51, 1.48, 1.56, 1.57, 1.59]
-    assert random_index(8) == 1.41
+    assert [random_index(n) for n in range(1, 16)] == [RI[n] for n in range(1, 16)]
+    assert RANDOM_INDEX == RI
     with pytest.raises(ValueError, match="16x16"):
         random_index(16)
     a = random_reciprocal(np.random.default_rng(3), 16)
@@ -249,7 +278,7 @@ def test_random_index_table_and_larger_orders():
     missing = analyse(m)
     assert [d.rule for d in missing.errors] == [RANDOM_INDEX_MISSING] and missing.cr is None and not missing.valid
     supplied = analyse(m, ri=1.6)
-    assert supplied.ri == 1.6 and supplied.cr == pytest.approx(supplied.ci / 1.6)
+    assert supplied.ri == 1.6 and supplied.cr == pytest.approx((perron(a)[0] - 16) / 15 / 1.6, rel=1e-6)
 
 
 def test_unknown_method_is_refused():
@@ -272,9 +301,11 @@ def test_aij_is_the_cellwise_geometric_mean_and_reports_every_cr():
     result = analyse_experts([e1, e2, e3], "eigenvector", name="criteria")
     assert [e.name for e in result.experts] == ["alice.csv", "bob.csv", "carol.csv"]
     for expert, m in zip(result.experts, (e1, e2, e3), strict=True):
-        assert expert.cr == pytest.approx(analyse(m).cr)
-    assert result.cr == pytest.approx(analyse(agg).cr)
-    assert result.weights == pytest.approx(analyse(agg).weights)
+        assert expert.cr == pytest.approx(reference_cr(m.array()), rel=1e-6)
+    # λmax 3.0037, 3.0291, 3.0183: CR = (λmax - 3) / 2 / 0.58
+    assert [round(e.cr, 4) for e in result.experts] == [0.0032, 0.0251, 0.0158]
+    assert result.cr == pytest.approx(reference_cr(expected), rel=1e-6)  # the aggregate's, not an expert's
+    assert list(result.weights.values()) == pytest.approx(list(perron(expected)[1]), rel=1e-9)
     assert result.valid and "AIJ" in result.aggregation
 
 
@@ -289,10 +320,9 @@ def test_aij_reorders_labels_and_refuses_different_items():
 
 def test_one_inconsistent_expert_invalidates_the_comparison():
     good = JudgmentMatrix.from_values("abc", [[1, 2, 4], [1 / 2, 1, 2], [1 / 4, 1 / 2, 1]], name="good.csv")
-    bad = JudgmentMatrix.from_values("abc", [[1, 9, 1 / 9], [1 / 9, 1, 9], [9, 1 / 9, 1]], name="bad.csv")
+    bad = JudgmentMatrix.from_values("abc", CYCLIC, name="bad.csv")
     result = analyse_experts([good, good, good, bad])
-    bad_cr = analyse(bad).cr
     assert not result.valid
-    assert any("bad.csv" in p and f"{bad_cr:.3f}" in p for p in result.problems())
+    assert any("bad.csv" in p and "CR = 6.130" in p for p in result.problems())
     unusable = analyse_experts([good, JudgmentMatrix.from_values("abc", np.zeros((3, 3)), name="zero.csv")])
     assert [d.rule for d in unusable.errors] == [EXPERTS] and unusable.weights is None

@@ -41,9 +41,10 @@ def test_check_repaired_matrix_passes_with_either_method(run):
     code, out, _ = run("check", str(AHP / "criterion_matrix.csv"), "--format", "json")
     data = json.loads(out)
     assert code == 0 and data["valid"] is True and data["method"] == "eigenvector"
-    assert data["cr"] == pytest.approx(0.087, abs=0.001) and data["principal_eigenvalue"] == pytest.approx(
-        data["lambda_max"], rel=1e-9
-    )
+    # method document section 6: CR ≈ 0.087 with RI(8) = 1.41, so λmax ≈ 8 + 7 x 1.41 x 0.087 = 8.859 (±0.005)
+    assert data["cr"] == pytest.approx(0.087, abs=0.001)
+    assert data["lambda_max"] == pytest.approx(8.859, abs=0.005)
+    assert data["principal_eigenvalue"] == pytest.approx(8.859, abs=0.005)
     assert sum(data["weights"].values()) == pytest.approx(1.0)
 
 
@@ -98,3 +99,20 @@ def test_check_usage_errors(run, tmp_path):
     bad.write_text("x,a,b\na,1,two\nb,1/2,1\n", encoding="utf-8")
     code, out, _ = run("check", str(bad))
     assert code == 1 and "line 2" in out and "column b" in out
+
+
+def test_settings_the_cli_and_the_module_know_the_same_two_methods(run, tmp_path, capsys):
+    from transforms.core.settings import SettingsError, load_settings
+    from transforms.scoring.ahp import METHODS
+
+    assert METHODS == ("eigenvector", "geometric")  # method document section 2: Saaty's and the paper's
+    empty = tmp_path / "empty.toml"
+    empty.write_text("")
+    for method in ("eigenvector", "geometric"):
+        assert load_settings(env={}, config_file=empty, ahp_method=method).ahp_method == method
+    with pytest.raises(SettingsError, match="setting ahp_method must be eigenvector or geometric"):
+        load_settings(env={}, config_file=empty, ahp_method="power")
+    with pytest.raises(SystemExit) as exit_info:
+        run("check", str(AHP / "criterion_matrix.csv"), "--method", "power")
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'power' (choose from 'eigenvector', 'geometric')" in capsys.readouterr().err

@@ -4,7 +4,9 @@ SQLite metadata database, against real DuckDB files, real dbt, real GX and a rea
 - the ingest DAG loads the logs and records a raw-logs asset event; a second batch with nothing new emits none,
   and a warehouse lock held by another process is retried (with backoff) instead of failing the run;
 - the scorecard DAG publishes a version with its Parquet snapshot and serving copy, and a scorecard asset event;
-- a backfill of three as-of dates yields three versions, oldest first;
+- Airflow's own backfill (airflow.models.backfill, what `airflow backfill create` calls) of three as-of dates makes
+  three runs of run_type backfill, run one at a time, oldest first; each scores the local day its data interval
+  starts on (no as_of_date param) and publishes that day's version 1;
 - data with a source missing from the window fails at validation (no retry), e-mails an alert and publishes
   nothing; an invalid weight profile fails the run at its first task, with one alert and no retry.
 
@@ -24,6 +26,7 @@ import time
 from email import message_from_bytes
 from email.policy import default as default_policy
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import duckdb
 import pytest
@@ -96,8 +99,8 @@ def query(warehouse: Path, sql: str, params=()) -> list[tuple]:
 
 @pytest.fixture(scope="module")
 def good(tmp_path_factory, home, landing) -> dict:
-    """The ingest DAG loads the generated logs, then a backfill scores the last three days (FIRST .. LAST, the last
-    one is what the nightly run would publish) - one child process, one Airflow start-up."""
+    """The ingest DAG loads the generated logs, then an Airflow backfill scores the last three days (FIRST .. LAST,
+    the last one is what the nightly run would publish) - one child process, one Airflow start-up."""
     env = riskcard_env(tmp_path_factory.mktemp("good"), landing)
     args = [
         "backfill",
@@ -181,18 +184,58 @@ def test_held_lock_is_retried_and_an_empty_batch_emits_no_asset_event(home, good
 
 
 # ---- scorecard ----------------------------------------------------------------------------------------------------
-def test_backfill_of_three_dates_yields_three_versions_in_order(good):
-    runs = good["backfill"]["runs"]
-    assert [r["conf"]["as_of_date"] for r in runs] == [(FIRST + dt.timedelta(days=i)).isoformat() for i in range(3)]
-    assert [r["state"] for r in runs] == ["success"] * 3
-    # each run carries the logical date the scheduler gives that as-of day (its data interval starts then)
-    assert [
-        dt.datetime.fromisoformat(r["logical_date"]).astimezone(load_settings(env=good["env"]).tz).date() for r in runs
-    ] == [FIRST + dt.timedelta(days=i) for i in range(3)]
-    rows = query(
-        good["warehouse"], "SELECT as_of_date, version FROM published.scorecard_versions ORDER BY published_at"
+def airflow_rows(home: Path, sql: str, params=()) -> list[sqlite3.Row]:
+    with sqlite3.connect(home / "airflow.db") as db:
+        db.row_factory = sqlite3.Row
+        return db.execute(sql, list(params)).fetchall()
+
+
+def utc(text: str) -> dt.datetime:
+    """A timestamp as Airflow's SQLite metadata stores it (naive UTC)."""
+    return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
+
+
+def test_airflow_backfill_runs_each_date_for_the_day_its_data_interval_starts(home, good):
+    """Read from Airflow's metadata DB and the warehouse, not from the runner's report: the backfill made three
+    backfill runs whose data intervals are [D 02:00, D+1 02:00) Shanghai time for D = FIRST .. LAST, ran them one
+    at a time, oldest first, and each run's plan scored D, its build computed D, and D's version 1 came from it."""
+    (backfill,) = airflow_rows(home, "SELECT * FROM backfill WHERE dag_id = ?", [dag_defaults.SCORECARD_DAG_ID])
+    assert backfill["max_active_runs"] == 1 and backfill["completed_at"] is not None
+    runs = airflow_rows(
+        home,
+        "SELECT r.*, b.sort_ordinal FROM dag_run r JOIN backfill_dag_run b ON b.dag_run_id = r.id "
+        "WHERE b.backfill_id = ? ORDER BY b.sort_ordinal",
+        [backfill["id"]],
     )
-    assert rows == [(FIRST + dt.timedelta(days=i), 1) for i in range(3)]
+    days = [FIRST + dt.timedelta(days=i) for i in range(3)]
+    assert len(runs) == 3
+    for run, day in zip(runs, days, strict=True):
+        assert (run["run_type"], run["triggered_by"], run["state"]) == ("backfill", "BACKFILL", "success")
+        # 02:00 in Asia/Shanghai (UTC+8, no DST) is 18:00 UTC the evening before
+        start = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC) - dt.timedelta(hours=6)
+        assert utc(run["data_interval_start"]) == utc(run["logical_date"]) == start, run["run_id"]
+        assert utc(run["data_interval_end"]) == start + dt.timedelta(days=1), run["run_id"]
+        assert "as_of_date" not in json.loads(run["conf"] or "{}"), "the date must come from the data interval"
+    for before, after in zip(runs, runs[1:], strict=False):
+        assert utc(after["start_date"]) >= utc(before["end_date"]), "backfill runs overlapped"
+
+    def xcom(run_id: str, task_id: str) -> dict:
+        (row,) = airflow_rows(home, "SELECT value FROM xcom WHERE run_id = ? AND task_id = ? AND key = 'return_value'",
+                              [run_id, task_id])  # fmt: skip
+        return json.loads(row["value"])
+
+    builds = {}
+    for run, day in zip(runs, days, strict=True):
+        assert xcom(run["run_id"], "plan")["as_of"] == day.isoformat()
+        builds[day] = xcom(run["run_id"], "build")["build_id"]
+        built = query(good["warehouse"], "SELECT date_from, date_to, status FROM ops.build_runs WHERE build_id = ?",
+                      [builds[day]])  # fmt: skip
+        assert built == [(day, day, "success")]
+    versions = query(
+        good["warehouse"],
+        "SELECT as_of_date, version, build_id FROM published.scorecard_versions ORDER BY published_at",
+    )
+    assert versions == [(day, 1, builds[day]) for day in days]
 
 
 def test_scorecard_run_publishes_a_version(home, good):
@@ -283,8 +326,7 @@ def test_source_missing_in_the_window_fails_at_validation_alerts_and_publishes_n
     published_tables = query(
         warehouse, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'published'"
     )
-    if published_tables:
-        assert query(warehouse, "SELECT count(*) FROM published.scorecard_versions") == [(0,)]
+    assert published_tables == [], "nothing may be published: publish never ran on this fresh warehouse"
     assert not (warehouse.parent / "published" / "scorecard" / f"as_of_date={LAST}").exists()
     assert len(asset_events(home, dag_defaults.SCORECARD_ASSET)) == scorecard_events
 
@@ -292,3 +334,30 @@ def test_source_missing_in_the_window_fails_at_validation_alerts_and_publishes_n
 def test_the_writer_pool_exists_with_one_slot(home, good):
     with sqlite3.connect(home / "airflow.db") as db:
         assert db.execute("SELECT slots FROM slot_pool WHERE pool = 'duckdb_writer'").fetchall() == [(1,)]
+
+
+# ---- intraday -----------------------------------------------------------------------------------------------------
+def test_intraday_dag_writes_the_provisional_leaves_and_opens_staleness_episodes(home, good):
+    """After the ingest run's asset event, the intraday DAG's one task (writer pool) computes today's provisional
+    leaves into their own table and, the logs being months old, opens a staleness episode per log it checks."""
+    versions = query(good["warehouse"], "SELECT count(*) FROM published.scorecard_versions")
+    run = local_runner.run_dag_subprocess(dag_defaults.INTRADAY_DAG_ID, home, good["env"], log_name="intraday")
+    report = check(run)
+    assert report["tasks"]["monitor"]["pool"] == "duckdb_writer"
+    out = report["xcom"]["monitor"]
+    today = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    assert out["refreshed"] is True and out["as_of_date"] in {today.isoformat(), (today - dt.timedelta(1)).isoformat()}
+    rows = query(
+        good["warehouse"],
+        "SELECT count(*), count(*) FILTER (WHERE status = 'no_data'), bool_and(provisional) "
+        "FROM marts.fct_leaf_indicators_intraday WHERE as_of_date = ?",
+        [dt.date.fromisoformat(out["as_of_date"])],
+    )
+    assert rows == [(30, 30, True)]  # nothing in today's window: the logs end in 2025
+    stale = {episode["source"] for episode in out["stale_sources"]}
+    assert {"complaints", "incidents", "backups"} <= stale  # transactions only count in working hours
+    assert query(good["warehouse"], "SELECT count(*) FROM ops.source_staleness WHERE closed_at IS NULL") == [
+        (len(stale),)
+    ]
+    # never published: the intraday run added no version
+    assert query(good["warehouse"], "SELECT count(*) FROM published.scorecard_versions") == versions

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 
-from tests.test_validation_warehouse import AS_OF, build_warehouse, window_day_list
+from tests.warehouse_builder import AS_OF, build_warehouse, window_day_list
 from transforms.quality import validate
 from transforms.quality.alerts import compose_alert, send_alerts
 from transforms.quality.results import ExpectationResult, ValidationOutcome
@@ -80,8 +80,8 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _stale_backups(settings) -> None:
-    builder = build_warehouse(settings, skip_sources=["backups"])
+def _stale_backups(template, settings) -> None:
+    builder = build_warehouse(template, settings, skip_sources=["backups"])
     builder.add_source_days("backups", window_day_list(settings, AS_OF)[:-2])
     builder.con.close()
 
@@ -90,13 +90,13 @@ def _body(message) -> str:
     return message.get_body(preferencelist=("plain",)).get_content()
 
 
-def test_a_critical_failure_reaches_both_real_servers_once(settings, smtp_server, webhook):
+def test_a_critical_failure_reaches_both_real_servers_once(settings, warehouse_template, smtp_server, webhook):
     inbox, port = smtp_server
     url, received = webhook
     settings = settings.replace(
         smtp_host="127.0.0.1", smtp_port=port, smtp_to=("dq-owner@bank.example",), webhook_url=url
     )
-    _stale_backups(settings)
+    _stale_backups(warehouse_template, settings)
     outcome = validate(settings, AS_OF, run_id="run-alert")
     assert outcome.critical_failed
 
@@ -125,17 +125,18 @@ def test_a_critical_failure_reaches_both_real_servers_once(settings, smtp_server
     assert Path(payload["data_docs_index"]).exists()
 
 
-def test_a_clean_run_sends_nothing_and_warnings_say_publishing_goes_on(settings, smtp_server, webhook):
+def test_a_clean_run_sends_nothing_and_warnings_say_publishing_goes_on(
+    settings, warehouse_template, smtp_server, webhook
+):
     inbox, port = smtp_server
     url, received = webhook
     settings = settings.replace(smtp_host="127.0.0.1", smtp_port=port, smtp_to=("dq@bank.example",), webhook_url=url)
-    build_warehouse(settings).con.close()
+    build_warehouse(warehouse_template, settings).con.close()
     assert not validate(settings, AS_OF).failures
     assert inbox.messages == [] and received == []
 
-    builder = build_warehouse(settings)
-    quiet = ["IC2", "BC1", "OS1", "OS2", "OS3", "LG2", "LG4"]
-    builder.set_indicators(AS_OF, overrides={i: {"status": "no_events", "value": None} for i in quiet})
+    builder = build_warehouse(warehouse_template, settings)
+    builder.set_no_events(["IC2", "BC1", "OS1", "OS2", "OS3", "LG2", "LG4"])  # 7 of 30: a warning
     builder.con.close()
     outcome = validate(settings, AS_OF)
     assert not outcome.critical_failed and outcome.failures
@@ -145,7 +146,7 @@ def test_a_clean_run_sends_nothing_and_warnings_say_publishing_goes_on(settings,
     assert received[0]["json"]["publish_blocked"] is False
 
 
-def test_unreachable_targets_are_logged_and_the_result_still_returned(settings, caplog):
+def test_unreachable_targets_are_logged_and_the_result_still_returned(settings, warehouse_template, caplog):
     closed = _free_port()  # nothing listens there
     settings = settings.replace(
         smtp_host="127.0.0.1",
@@ -154,7 +155,7 @@ def test_unreachable_targets_are_logged_and_the_result_still_returned(settings, 
         webhook_url=f"http://127.0.0.1:{closed}/hook",
         alert_timeout_seconds=2.0,
     )
-    _stale_backups(settings)
+    _stale_backups(warehouse_template, settings)
     with caplog.at_level(logging.ERROR, logger="transforms.quality.alerts"):
         outcome = validate(settings, AS_OF)
     assert outcome.critical_failed  # the validation result is intact

@@ -22,7 +22,11 @@ from transforms.orchestration import dag_defaults, local_runner
 pytestmark = pytest.mark.slow
 
 SCORECARD_CHAIN = ["plan", "build", "validate", "publish", "snapshot", "serving"]
-WRITERS = {"riskcard_ingest": {"ingest"}, "riskcard_scorecard": {"build", "validate", "publish", "snapshot", "serving"}}
+WRITERS = {
+    "riskcard_ingest": {"ingest"},
+    "riskcard_scorecard": {"build", "validate", "publish", "snapshot", "serving"},
+    "riskcard_intraday": {"monitor"},
+}
 
 
 def describe(home: Path, env: dict[str, str]) -> dict:
@@ -63,6 +67,7 @@ def custom(tmp_path_factory) -> tuple[dict, Path]:
         "RISKCARD_TIMEZONE": "Europe/Paris",
         "RISKCARD_SCORECARD_TIME": "23:30",
         "RISKCARD_INGEST_SCHEDULE": "*/2 * * * *",
+        "RISKCARD_INTRADAY_SCHEDULE": "*/7 * * * *",
         "RISKCARD_WRITER_POOL": "wh_writer",
         "RISKCARD_WRITER_QUEUE": "riskcard_writer",
         "RISKCARD_TASK_RETRIES": "5",
@@ -73,7 +78,7 @@ def custom(tmp_path_factory) -> tuple[dict, Path]:
 
 def test_dags_import_with_no_errors(dags):
     assert dags["import_errors"] == {}
-    assert set(dags["dags"]) == {"riskcard_ingest", "riskcard_scorecard"}
+    assert set(dags["dags"]) == {"riskcard_ingest", "riskcard_scorecard", "riskcard_intraday"}
     for dag in dags["dags"].values():
         assert Path(dag["fileloc"]).parent == PROJECT_DIR / "dags"
 
@@ -116,6 +121,16 @@ def test_scorecard_dag(dags):
     assert all(t["trigger_rule"].endswith("ALL_SUCCESS") for t in tasks.values())
 
 
+def test_intraday_dag_runs_on_each_raw_logs_event_or_the_timer(dags):
+    dag = dags["dags"]["riskcard_intraday"]
+    assert dag["timetable"] == "AssetOrTimeSchedule"
+    assert dag["schedule_assets"] == [dag_defaults.RAW_LOGS_ASSET]  # what riskcard_ingest's raw_logs_updated emits
+    assert (dag["expression"], dag["timezone"]) == ("*/15 * * * *", "Asia/Shanghai")
+    assert dag["catchup"] is False and dag["max_active_runs"] == 1
+    assert set(dag["tasks"]) == {"monitor"}
+    assert dag["tasks"]["monitor"]["outlets"] == []
+
+
 def test_writers_run_in_the_pool_with_retries_and_backoff(dags):
     for dag_id, dag in dags["dags"].items():
         for task_id, task in dag["tasks"].items():
@@ -136,6 +151,8 @@ def test_settings_reach_the_dags(custom):
     ingest, scorecard = report["dags"]["riskcard_ingest"], report["dags"]["riskcard_scorecard"]
     assert (ingest["expression"], ingest["timezone"]) == ("*/2 * * * *", "Europe/Paris")
     assert (scorecard["expression"], scorecard["timezone"]) == ("30 23 * * *", "Europe/Paris")
+    intraday = report["dags"]["riskcard_intraday"]
+    assert (intraday["expression"], intraday["timezone"]) == ("*/7 * * * *", "Europe/Paris")
     for dag_id, dag in report["dags"].items():
         for task_id in WRITERS[dag_id]:
             task = dag["tasks"][task_id]

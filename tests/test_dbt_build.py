@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -106,24 +107,61 @@ def test_no_duckdb_handle_left_open_after_build(paper):
     assert done.returncode == 0, done.stderr
 
 
+# indicators.md "Level": the five steps, lowest first (written out here, not read from the code)
+SCALE = (0.2, 0.4, 0.6, 0.8, 1.0)
+
+
 def test_every_level_follows_the_catalogue_thresholds(paper):
+    """Every built level, checked as properties of the thresholds rather than by recomputing the model's rule: for
+    each k, the level is at most the k-th step exactly when the value is at most t_k (together: the level is the
+    step numbered by how many thresholds the value exceeds); no_events is the lowest step, no_data has none."""
     settings, _ = paper
     with (PROJECT_DIR / "seeds" / "indicators.csv").open(encoding="utf-8") as fh:
         thresholds = {r["indicator_id"]: [float(r[f"t{k}"]) for k in range(1, 5)] for r in csv.DictReader(fh)}
     rows = _query(settings, "SELECT as_of_date, indicator_id, value, level, status FROM marts.fct_leaf_indicators")
     assert len(rows) == 92 * 30
     for as_of, indicator, value, level, status in rows:
+        where = (as_of, indicator, value, level, status)
+        assert status in ("ok", "no_events", "no_data"), where
         if status == "no_data":
-            expected = None
+            assert level is None, where
         elif status == "no_events":
-            assert value is None
-            expected = 0.2
+            assert value is None and level == SCALE[0], where
         else:
-            assert status == "ok" and value is not None
-            t = thresholds[indicator]
-            expected = next((lvl for lvl, limit in zip((0.2, 0.4, 0.6, 0.8), t, strict=True) if value <= limit), 1.0)
-        assert level == expected, (as_of, indicator, value, level, status)
-    assert {r[4] for r in rows} <= {"ok", "no_events", "no_data"}
+            assert value is not None and level in SCALE, where
+            for step, limit in zip(SCALE[:-1], thresholds[indicator], strict=True):
+                assert (value <= limit) == (level <= step), (*where, limit, step)
+    seen = {r[3] for r in rows if r[4] == "ok"}
+    assert {SCALE[0], SCALE[-1]} <= seen, seen  # both ends of the scale occur in the four months
+
+
+def test_the_built_project_takes_the_scale_from_its_var(paper, tmp_path):
+    """The compiled accepted_values test on fct_leaf_indicators.level and the model's levels are the scale of
+    transforms/scoring/levels.py (through the dbt var likelihood_levels). A build writes no manifest: compile."""
+    from transforms.indicators.dbt_runner import run_dbt
+    from transforms.scoring.levels import LEVELS
+
+    settings, _ = paper
+    select = ["--select", "fct_leaf_indicators", "fct_leaf_indicators,test_name:accepted_values"]
+    result = run_dbt(settings, ["compile", *select], work_dir=tmp_path / "dbt")
+    assert result.success, result.exception
+    manifest = json.loads((tmp_path / "dbt" / "target" / "manifest.json").read_text(encoding="utf-8"))
+    (accepted,) = [
+        n
+        for n in manifest["nodes"].values()
+        if n["resource_type"] == "test"
+        and n.get("test_metadata", {}).get("name") == "accepted_values"
+        and n["test_metadata"]["kwargs"].get("column_name") == "level"
+        and n["attached_node"] == "model.riskcard.fct_leaf_indicators"
+    ]
+    compiled = accepted["compiled_code"]
+    listed = compiled[compiled.index("not in (") + len("not in (") : compiled.index(")", compiled.index("not in ("))]
+    assert tuple(float(x) for x in listed.split(",")) == LEVELS
+    (model,) = [n for n in manifest["nodes"].values() if n["name"] == "fct_leaf_indicators"]
+    steps = [float(x) for x in re.findall(r"when value <= t\d then ([0-9.]+)", model["compiled_code"])]
+    assert steps == list(LEVELS[:-1]) and f"else {LEVELS[-1]}" in model["compiled_code"]
+    levels = {r[0] for r in _query(settings, "SELECT DISTINCT level FROM marts.fct_leaf_indicators")} - {None}
+    assert levels <= set(LEVELS)
 
 
 def test_paper_2018_fraud_ramp_raises_co3_and_bc2_month_over_month(paper):

@@ -1,4 +1,6 @@
-"""`dbt parse` needs no warehouse: Cosmos renders the scorecard DAG from dbt_project/target/manifest.json."""
+"""`dbt parse` needs no warehouse: the project compiles into dbt_project/target/manifest.json with the models,
+seeds, sources and unit tests it should have (a broken ref, a lost seed or a misplaced schema fails here, in seconds,
+rather than inside a nightly build)."""
 
 from __future__ import annotations
 

@@ -9,8 +9,8 @@ import pytest
 
 from transforms.cli.main import main
 from transforms.core.settings import PROJECT_DIR
-from transforms.scoring.ahp import CONSISTENCY, RECIPROCITY
-from transforms.scoring.paper_audit import audit_paper
+from transforms.scoring.ahp import CONSISTENCY, RECIPROCITY, JudgmentMatrix, analyse
+from transforms.scoring.paper_audit import audit_paper, repair_from_upper
 
 CRITERIA = [f"u{k}" for k in range(1, 9)]
 # method document, section 6 (approximate figures as the document lists them)
@@ -54,6 +54,16 @@ def test_repaired_matrix_passes_with_the_documented_weights(audit):
     assert audit.repaired["geometric"].valid and audit.repaired["geometric"].cr < 0.1
 
 
+def test_the_repair_changes_exactly_the_cells_the_reciprocity_check_rejects():
+    # a(b,a) = 0.333 is 1/3 written to three decimals (accepted); a(c,a) = 1 contradicts a(a,c) = 5 (rejected)
+    m = JudgmentMatrix.from_values("abc", [[1, 3, 5], [0.333, 1, 2], [1, 0.5, 1]])
+    assert [(d.row, d.column) for d in analyse(m).errors if d.rule == RECIPROCITY] == [("a", "c")]
+    repaired, changes = repair_from_upper(m)
+    assert [(c["row"], c["column"], c["printed"], c["repaired"]) for c in changes] == [("c", "a", 1.0, 0.2)]
+    assert repaired.value("b", "a") == 0.333 and repaired.value("c", "a") == 0.2
+    assert [d.rule for d in analyse(repaired).errors] == []
+
+
 def test_published_weights_follow_from_no_method(audit):
     assert len(audit.weight_gaps) == 4  # printed/repaired x eigenvector/geometric
     for gap in audit.weight_gaps:
@@ -69,7 +79,11 @@ def test_random_index_misquote_is_noted(audit):
     q = audit.ri_quote
     assert (q["quoted_n"], q["quoted_ri"], q["matrix_order"], q["ri_for_matrix_order"]) == (6, 1.24, 8, 1.41)
     assert q["misquoted"] and q["quote_is_table2_value_for_quoted_n"]
-    assert q["cr_with_quoted_ri"]["printed/eigenvector"] == pytest.approx(audit.printed["eigenvector"].ci / 1.24)
+    # the method document's figures with RI = 1.24 instead of 1.41: printed CI ≈ 0.171 -> 0.171 / 1.24 ≈ 0.138;
+    # repaired CR ≈ 0.087 with RI(8) = 1.41, so CI ≈ 0.087 x 1.41 -> 0.087 x 1.41 / 1.24 ≈ 0.099
+    assert q["cr_with_quoted_ri"]["printed/eigenvector"] == pytest.approx(0.171 / 1.24, abs=0.001)
+    assert q["cr_with_quoted_ri"]["repaired/eigenvector"] == pytest.approx(0.087 * 1.41 / 1.24, abs=0.001)
+    assert q["cr_with_quoted_ri"]["printed/eigenvector"] > 0.1 > q["cr_with_quoted_ri"]["repaired/eigenvector"]
 
 
 def test_table6_glued_rank_digit_is_explained(audit):

@@ -12,16 +12,58 @@ import math
 import duckdb
 import pytest
 
-from tests.test_validation_warehouse import AS_OF, build_warehouse, open_builder, window_day_list
+from tests.warehouse_builder import AS_OF, DESIGNED, EARLIER, build_warehouse, open_builder
 from tests.warehouse_reads import records as _rows
 from transforms.cli.main import main
+from transforms.indicators.build import build
 from transforms.indicators.catalogue import load_catalogue
-from transforms.publishing.provenance import content_hash, input_digest
+from transforms.publishing.provenance import input_digest
 from transforms.publishing.publish import PublishBlocked, publish
 from transforms.publishing.tables import ROW_FIELDS
 from transforms.quality import run_scorecard_suite, validate
 from transforms.scoring.profiles import load_profile
 from transforms.scoring.synthesis import band_of
+
+# The method document, section 5: the floor-based bands (highest first) and the attention each band asks for.
+BANDS = [(1.0, "very high"), (0.8, "high"), (0.6, "medium"), (0.4, "low"), (0.0, "very low")]
+ATTENTION = {"very high": "take effective measures", "high": "take effective measures", "medium": "focus attention",
+             "low": "general attention", "very low": "general attention"}  # fmt: skip
+# Section 6: the eigenvector weights of the repaired criterion matrix (the default profile), to 3 decimals.
+REPAIRED_WEIGHTS = {"u1": 0.331, "u2": 0.172, "u3": 0.115, "u4": 0.155, "u5": 0.056, "u6": 0.024, "u7": 0.080,
+                    "u8": 0.067}  # fmt: skip
+# Each criterion's likelihood C: the mean of its leaves' designed levels (the default leaf matrices are all-equal).
+CRITERION_LEAVES = {"u1": "SP", "u2": "IC", "u3": "RP", "u4": "BC", "u5": "LG", "u6": "OS", "u7": "DC", "u8": "CO"}
+LIKELIHOOD = {  # by hand from the DESIGNED levels (tests/warehouse_builder.py)
+    "u1": (0.8 + 0.4 + 0.6 + 0.6) / 4,  # 0.6 medium
+    "u2": (0.6 + 0.6 + 0.2 + 0.4) / 4,  # 0.45 low
+    "u3": (1.0 + 0.6 + 0.2 + 0.4) / 4,  # 0.55 low
+    "u4": (0.4 + 0.8 + 0.4 + 0.6 + 0.8) / 5,  # 0.6 medium
+    "u5": (0.4 + 0.6 + 0.8 + 0.8 + 0.2) / 5,  # 0.56 low
+    "u6": (0.8 + 0.6 + 0.8) / 3,  # 0.733 medium
+    "u7": (0.8 + 0.4) / 2,  # 0.6 medium
+    "u8": (0.2 + 0.8 + 0.8) / 3,  # 0.6 medium
+}
+CRITERION_BANDS = {"u1": "medium", "u2": "low", "u3": "low", "u4": "medium", "u5": "low", "u6": "medium",
+                   "u7": "medium", "u8": "medium"}  # fmt: skip
+
+
+def _band(x: float) -> str:
+    """The method document's band of a likelihood or composite (naive: the first floor it reaches)."""
+    return next(name for floor, name in BANDS if round(x, 9) >= floor)
+
+
+def _canonical_hash(rows: list[dict]) -> str:
+    """The content hash recomputed from its definition (transforms/publishing/provenance.py): sha256 of the JSON of
+    the rows with sorted keys, compact separators, UTF-8 text, every float to 10 significant digits."""
+
+    def rounded(value):
+        if isinstance(value, float):
+            return float(f"{value:.10g}") + 0.0  # + 0.0: -0.0 as 0.0
+        return value
+
+    text = json.dumps([{k: rounded(v) for k, v in r.items()} for r in rows], sort_keys=True, ensure_ascii=False,
+                      separators=(",", ":"))  # fmt: skip
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _versions(settings):
@@ -32,8 +74,8 @@ def _versions(settings):
 
 
 @pytest.fixture
-def healthy(settings):
-    build_warehouse(settings).con.close()
+def healthy(settings, warehouse_template):
+    build_warehouse(warehouse_template, settings).con.close()
     return settings
 
 
@@ -53,7 +95,14 @@ def test_version_1_holds_overall_criterion_and_leaf_rows_with_provenance(healthy
     assert math.isclose(overall["score"], sum(c["score"] for c in criteria), abs_tol=1e-12)
     assert math.isclose(overall["score"], sum(leaf["score"] for leaf in leaves), abs_tol=1e-12)
     assert sorted(c["rank"] for c in criteria) == list(range(1, 9))
-    assert overall["band"] == band_of(overall["score"]).name
+    # the likelihoods, bands and attention worked out by hand, the composite from the method document's weights
+    for c in criteria:
+        assert c["likelihood"] == pytest.approx(LIKELIHOOD[c["criterion_id"]], abs=1e-12), c
+        assert c["band"] == CRITERION_BANDS[c["criterion_id"]] == _band(c["likelihood"]), c
+        assert c["attention"] == ATTENTION[c["band"]], c
+    assert overall["score"] == pytest.approx(sum(REPAIRED_WEIGHTS[k] * LIKELIHOOD[k] for k in LIKELIHOOD), abs=2e-3)
+    assert overall["band"] == "low" == _band(overall["score"])  # about 0.569
+    assert {leaf["indicator_id"]: leaf["level"] for leaf in leaves} == {i: d[3] for i, d in DESIGNED.items()}
     # the leaves carry the mart's values next to names and weights
     fct = {r["indicator_id"]: r for r in _rows(settings, "SELECT * FROM marts.fct_leaf_indicators")}
     sp4 = next(leaf for leaf in leaves if leaf["indicator_id"] == "SP4")
@@ -69,7 +118,6 @@ def test_version_1_holds_overall_criterion_and_leaf_rows_with_provenance(healthy
     assert math.isclose(
         u1["likelihood"], sum(lf["local_weight"] * lf["level"] for lf in leaves if lf["criterion_id"] == "u1")
     )
-    assert u1["attention"] in ("take effective measures", "focus attention", "general attention")
 
     (info,) = _rows(settings, "SELECT * FROM published.scorecard_versions")
     profile = load_profile("default", settings)
@@ -85,9 +133,9 @@ def test_version_1_holds_overall_criterion_and_leaf_rows_with_provenance(healthy
     shas = sorted(r["sha256"] for r in _rows(settings, "SELECT sha256 FROM raw.ingested_files"))
     assert info["input_digest"] == hashlib.sha256("\n".join(shas).encode()).hexdigest()
     assert info["input_files"] == len(shas)
-    # the content hash is reproducible from the stored rows
+    # the content hash, recomputed from its definition over the stored rows
     stored = [{k: r[k] for k in ROW_FIELDS} for r in rows]
-    assert content_hash(stored) == info["content_hash"]
+    assert _canonical_hash(stored) == info["content_hash"]
 
 
 def test_input_digest_moves_with_late_records_for_d_but_not_with_later_days(healthy):
@@ -103,11 +151,11 @@ def test_input_digest_moves_with_late_records_for_d_but_not_with_later_days(heal
     assert late[0] != before[0] and late[1] == before[1] + 1
 
 
-def test_identical_content_is_unchanged_unless_forced(healthy):
-    settings = healthy
-    first = publish(settings, AS_OF)
+def test_identical_content_is_unchanged_unless_forced(published):
+    settings = published  # version 1 of the dbt-built rows
+    (first,) = _rows(settings, "SELECT content_hash FROM published.scorecard_versions")
     again = publish(settings, AS_OF)
-    assert (again.status, again.version, again.content_hash) == ("unchanged", 1, first.content_hash)
+    assert (again.status, again.version, again.content_hash) == ("unchanged", 1, first["content_hash"])
     assert "unchanged" in again.message and _versions(settings) == [(AS_OF, 1)]
     assert _rows(settings, "SELECT count(*) AS n FROM published.scorecard")[0]["n"] == 39
     forced = publish(settings, AS_OF, force=True)
@@ -117,12 +165,11 @@ def test_identical_content_is_unchanged_unless_forced(healthy):
     assert infos[0]["content_hash"] == infos[1]["content_hash"]
 
 
-def test_a_moved_leaf_publishes_version_2_and_the_views_follow(healthy, capsys):
-    settings = healthy
-    publish(settings, AS_OF)
+def test_a_moved_leaf_publishes_version_2_and_the_views_follow(published, capsys):
+    settings = published  # version 1 of the dbt-built rows
     v1_rows = _rows(settings, "SELECT * FROM published.scorecard WHERE version = 1 ORDER BY row_order")
     builder = open_builder(settings)
-    builder.set_indicators(AS_OF, overrides={"SP1": {"value": 50.0, "numerator": 50.0}})  # level 1.0
+    assert builder.move_leaf("SP1", 50.0) == 1.0  # above SP1's t4 (5 %); dbt gave 3.33 % level 0.8
     builder.con.close()
     result = publish(settings, AS_OF)
     assert (result.status, result.version) == ("published", 2)
@@ -144,7 +191,8 @@ def test_a_moved_leaf_publishes_version_2_and_the_views_follow(healthy, capsys):
     assert changes["version"] == 2 and changes["against"] == {"as_of_date": "2025-03-31", "version": 1}
     (sp1,) = changes["leaves"]
     assert sp1["indicator_id"] == "SP1" and sp1["level_after"] == 1.0 and sp1["value_after"] == 50.0
-    assert sp1["level_before"] == v1_rows[2]["level"] and sp1["value_before"] == v1_rows[2]["value"]
+    assert (sp1["level_before"], sp1["value_before"]) == (0.8, pytest.approx(100 / 30))
+    assert (v1_rows[2]["indicator_id"], v1_rows[2]["level"]) == ("SP1", 0.8)
     assert changes["composite"]["change"] > 0
     assert changes["composite"]["after"] == pytest.approx(
         changes["composite"]["before"] + changes["composite"]["change"]
@@ -160,12 +208,11 @@ def test_a_moved_leaf_publishes_version_2_and_the_views_follow(healthy, capsys):
     assert "no leaf changed level" in out and "(+0.0000)" in out
 
 
-def test_a_critical_failure_blocks_and_the_previous_version_stays_latest(healthy):
-    settings = healthy
-    publish(settings, AS_OF)
+def test_a_critical_failure_blocks_and_the_previous_version_stays_latest(published):
+    settings = published  # version 1 of the dbt-built rows
     builder = open_builder(settings)
     builder.add_file("transactions", AS_OF, suffix="dirty", rows=5, quarantined=45)
-    builder.set_indicators(AS_OF, overrides={"SP1": {"value": 50.0}})  # would be a new version
+    builder.move_leaf("SP1", 50.0)  # would be a new version
     builder.con.close()
     with pytest.raises(PublishBlocked) as blocked:
         publish(settings, AS_OF)
@@ -226,17 +273,22 @@ def test_an_invalid_profile_blocks_with_the_matrix_named(healthy, tmp_path):
     )
 
 
-def test_a_no_data_leaf_never_publishes_even_with_a_trusted_validation(healthy):
-    settings = healthy
-    validate(settings, AS_OF, run_id="val-before", alert=False)
-    builder = open_builder(settings)
-    builder.set_indicators(AS_OF, overrides={"DC2": {"status": "no_data", "value": None}})
-    builder.con.close()
+def test_a_no_data_leaf_never_publishes_even_with_a_trusted_validation(rebuild_settings, warehouse_template):
+    settings = rebuild_settings
+    build_warehouse(warehouse_template, settings).con.close()
+    assert not validate(settings, AS_OF, run_id="val-before", alert=False).failures
+    # the backups never arrived after all: the real rebuild makes the leaves that read them no_data
+    con = duckdb.connect(str(settings.warehouse))
+    con.execute("DELETE FROM raw.backups")
+    con.execute("DELETE FROM raw.ingested_files WHERE source = 'backups'")
+    con.close()
+    assert build(settings, as_of=AS_OF).status_counts == {"ok": 27, "no_data": 3}  # BC3, DC1, DC2
     # the validation checked the rows before the rebuild: not trusted for the new ones
     with pytest.raises(PublishBlocked, match=r"val-before checked build .*\(rebuilt after the validation\)"):
         publish(settings, AS_OF, validation_run_id="val-before")
-    with pytest.raises(PublishBlocked, match="DC2"):
+    with pytest.raises(PublishBlocked, match=r"indicators\.no_missing_data.*DC2"):
         publish(settings, AS_OF)
+    assert _versions(settings) == []
 
 
 def test_the_scorecard_suite_catches_broken_rows(settings):
@@ -248,7 +300,7 @@ def test_the_scorecard_suite_catches_broken_rows(settings):
     from transforms.publishing.rows import scorecard_rows
 
     rows = scorecard_rows(card, catalogue, {}, band_of)
-    bands = [band_of(x).name for x in (0.2, 0.4, 0.6, 0.8, 1.0)]
+    bands = [name for _, name in reversed(BANDS)]  # the method document's five bands
     assert not run_scorecard_suite(settings, rows, AS_OF, "sc-ok", catalogue, bands).failures
     broken = [dict(r) for r in rows]
     crits = [r for r in broken if r["row_type"] == "criterion"]
@@ -297,9 +349,9 @@ def test_cli_publish_and_show(healthy, capsys):
 
 def test_diff_against_an_earlier_date(healthy, capsys):
     settings = healthy
-    earlier = AS_OF - dt.timedelta(days=1)
+    earlier = EARLIER  # built by dbt with AS_OF
     builder = open_builder(settings)
-    builder.set_indicators(earlier, overrides={"CO2": {"value": 1.0}})
+    assert builder.move_leaf("CO2", 1.0, as_of=earlier) == 0.2  # at most CO2's t1 (5 %); dbt gave 26.7 % level 0.8
     builder.con.close()
     assert publish(settings, earlier).status == "published"  # D-1 is fresh too (records every day)
     assert publish(settings, AS_OF).status == "published"
@@ -309,5 +361,6 @@ def test_diff_against_an_earlier_date(healthy, capsys):
     )
     changes = json.loads(capsys.readouterr().out)
     assert changes["against"] == {"as_of_date": "2025-03-30", "version": 1}
-    assert [leaf["indicator_id"] for leaf in changes["leaves"]] == ["CO2"]
-    assert window_day_list(settings, earlier)[-1] == earlier
+    # CO2 as moved; BC3 as dbt built it: D-1's window begins on a day without backups (0.8), D's 0.4
+    moved = {leaf["indicator_id"]: (leaf["level_before"], leaf["level_after"]) for leaf in changes["leaves"]}
+    assert moved == {"BC3": (0.8, 0.4), "CO2": (0.2, 0.8)}

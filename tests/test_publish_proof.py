@@ -1,5 +1,5 @@
-"""What a published version proves, on a real warehouse file with real GX validations (no dbt: the mart rows and
-build records are the builder's, see tests/test_validation_warehouse.py):
+"""What a published version proves, on a real warehouse file with real GX validations; the mart and its build record
+come from a real dbt build (tests/warehouse_builder.py), later ingests are recorded as the builder's:
 
 - binding: a file ingested after the build is outside the version (digest, health); a rebuild, or rows changed
   outside a build, between validate and publish refuses the stored validation; a failed or never-finished build
@@ -21,9 +21,10 @@ import duckdb
 import pytest
 
 from tests.test_alerts import smtp_server, webhook  # noqa: F401 - fixtures (real servers on 127.0.0.1)
-from tests.test_validation_warehouse import AS_OF, build_warehouse, open_builder
+from tests.warehouse_builder import AS_OF, build_warehouse, open_builder
 from tests.warehouse_reads import records as _rows
 from transforms.cli.main import main
+from transforms.indicators.build import build
 from transforms.indicators.catalogue import load_catalogue
 from transforms.publishing import publish as publish_mod
 from transforms.publishing.provenance import HASH_SIGNIFICANT_DIGITS, content_hash
@@ -46,8 +47,8 @@ def _failed(outcome) -> set[str]:
 
 
 @pytest.fixture
-def healthy(settings):
-    build_warehouse(settings).con.close()
+def healthy(settings, warehouse_template):
+    build_warehouse(warehouse_template, settings).con.close()
     return settings
 
 
@@ -85,14 +86,18 @@ def test_files_ingested_after_the_build_are_outside_the_version_it_publishes(hea
         publish(settings, AS_OF, force=True)
 
 
-def test_a_rebuild_or_rows_changed_between_validate_and_publish_refuse_the_validation(healthy):
-    settings = healthy
+def test_a_rebuild_or_rows_changed_between_validate_and_publish_refuse_the_validation(
+    rebuild_settings, warehouse_template
+):
+    settings = rebuild_settings
+    build_warehouse(warehouse_template, settings).con.close()
     first_build = _latest_build(settings)["build_id"]
     validate(settings, AS_OF, run_id="val-1", alert=False)
     builder = open_builder(settings)
-    builder.set_indicators(AS_OF, overrides={"SP1": {"value": 50.0, "numerator": 50.0}})  # a rebuild
+    builder.add_file("transactions", AS_OF, suffix="late", built=False)  # a late file, then the real rebuild
     builder.con.close()
-    second_build = _latest_build(settings)["build_id"]
+    second_build = build(settings, as_of=AS_OF).build_id
+    assert second_build == _latest_build(settings)["build_id"] != first_build
     with pytest.raises(PublishBlocked) as refused:
         publish(settings, AS_OF, validation_run_id="val-1")
     message = str(refused.value)
@@ -138,14 +143,21 @@ def test_a_failed_or_unfinished_build_blocks_publishing(healthy, status, said):
 # ---- 3. the content hash rounds floats --------------------------------------------------------------------------
 
 
-def test_the_content_hash_ignores_the_16th_significant_digit_but_not_the_6th(settings):
+def test_the_content_hash_ignores_the_12th_significant_digit_but_not_the_9th(settings):
     assert HASH_SIGNIFICANT_DIGITS == 10
-    row = {"row_type": "leaf", "rank": 3, "score": 0.1234567890123456, "level": 0.6, "name_en": "x"}
-    last_digits = {**row, "score": 0.1234567890123457}
-    sixth_digit = {**row, "score": 0.1234577890123456}
-    assert content_hash([row]) == content_hash([last_digits])
-    assert content_hash([row]) != content_hash([sixth_digit])
+    row = {"row_type": "leaf", "rank": 3, "score": 0.1234567890123456, "level": 0.6, "name_en": "x",
+           "name_zh": "网络", "band": None}  # fmt: skip
+    # sha256 of the canonical JSON, written by hand: sorted keys, no spaces, UTF-8, the float to 10 digits
+    canonical = (
+        '[{"band":null,"level":0.6,"name_en":"x","name_zh":"网络","rank":3,"row_type":"leaf","score":0.123456789}]'
+    )
+    assert content_hash([row]) == hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    assert content_hash([row]) == content_hash([{**row, "score": 0.1234567890123457}])  # 16th digit
+    assert content_hash([row]) == content_hash([{**row, "score": 0.1234567890133456}])  # 12th digit
+    assert content_hash([row]) != content_hash([{**row, "score": 0.1234567880123456}])  # 9th digit
+    assert content_hash([row]) != content_hash([{**row, "score": 0.1234577890123456}])  # 6th digit
     assert content_hash([{**row, "score": 0.0}]) == content_hash([{**row, "score": -0.0}])
+    assert content_hash([row, row]) == content_hash([dict(reversed(row.items())), row])  # key order: none
 
     # real scorecard rows, every float one ulp away (power iteration on another machine): the same content
     catalogue = load_catalogue(settings)
@@ -173,13 +185,12 @@ def _break_serving(settings) -> None:
     settings.serving_db.parent.write_text("not a folder")
 
 
-def test_alerts_go_out_when_the_serving_refresh_fails(settings, smtp_server, webhook):  # noqa: F811
+def test_alerts_go_out_when_the_serving_refresh_fails(settings, warehouse_template, smtp_server, webhook):  # noqa: F811
     inbox, port = smtp_server
     url, received = webhook
     settings = settings.replace(smtp_host="127.0.0.1", smtp_port=port, smtp_to=("dq@bank.example",), webhook_url=url)
-    builder = build_warehouse(settings)
-    quiet = ["IC2", "BC1", "OS1", "OS2", "OS3", "LG2", "LG4"]  # many no_events leaves: a warning only
-    builder.set_indicators(AS_OF, overrides={i: {"status": "no_events", "value": None} for i in quiet})
+    builder = build_warehouse(warehouse_template, settings)
+    builder.set_no_events(["IC2", "BC1", "OS1", "OS2", "OS3", "LG2", "LG4"])  # many no_events leaves: a warning only
     builder.con.close()
     _break_serving(settings)
 
@@ -203,9 +214,8 @@ def test_alerts_go_out_when_the_serving_refresh_fails(settings, smtp_server, web
     assert outcome.critical_failed and len(inbox.messages) == 3
 
 
-def test_a_refresh_removes_the_temporary_files_of_killed_refreshes(healthy):
-    settings = healthy
-    publish(settings, AS_OF)
+def test_a_refresh_removes_the_temporary_files_of_killed_refreshes(published):
+    settings = published  # version 1, and its serving copy
     folder = settings.serving_db.parent
     leftovers = [folder / ".riskcard_serving.duckdb.0badc0ffee.tmp", folder / ".riskcard_serving.duckdb.0badc0ffee.tmp.wal",
                  folder / ".riskcard_serving.duckdb.feed.tmp"]  # fmt: skip
@@ -270,7 +280,7 @@ def test_a_version_killed_before_its_snapshot_gets_it_from_a_forced_and_from_a_d
 
     # killed again on version 3, then a publish with other content
     builder = open_builder(settings)
-    builder.set_indicators(AS_OF, overrides={"SP1": {"value": 50.0, "numerator": 50.0}})
+    builder.move_leaf("SP1", 50.0)  # above t4: 1.0
     builder.con.close()
     with monkeypatch.context() as patch:
         _kill_before_the_snapshot(patch)
@@ -278,7 +288,7 @@ def test_a_version_killed_before_its_snapshot_gets_it_from_a_forced_and_from_a_d
             publish(settings, AS_OF)
     assert _versions_and_snapshots(settings)[-1] == (3, False)
     builder = open_builder(settings)
-    builder.set_indicators(AS_OF, overrides={"SP1": {"value": 0.1, "numerator": 0.1}})
+    builder.move_leaf("SP1", 0.1)  # at most t1: 0.2
     builder.con.close()
     assert publish(settings, AS_OF).version == 4
     assert _versions_and_snapshots(settings) == [(1, True), (2, True), (3, True), (4, True)]
@@ -307,9 +317,8 @@ def test_a_version_killed_before_its_snapshot_gets_it_from_a_forced_and_from_a_d
     assert not [n for n in validate(settings, AS_OF, alert=False).notes if "no Parquet snapshot" in n]
 
 
-def test_the_dag_snapshot_task_repairs_every_version_of_the_date(healthy, monkeypatch, tmp_path):
-    settings = healthy
-    publish(settings, AS_OF)
+def test_the_dag_snapshot_task_repairs_every_version_of_the_date(published, monkeypatch, tmp_path):
+    settings = published  # version 1, with its snapshot
     with monkeypatch.context() as patch:
         _kill_before_the_snapshot(patch)
         with pytest.raises(Killed):

@@ -3,8 +3,8 @@ checksums equal to the manifest, never overwritten, re-created when lost."""
 
 from __future__ import annotations
 
-import datetime as dt
 import glob
+import hashlib
 import json
 import shutil
 
@@ -13,33 +13,32 @@ import pandas as pd
 import polars as pl
 import pytest
 
-from tests.test_validation_warehouse import AS_OF, build_warehouse, open_builder
+from tests.warehouse_builder import AS_OF, EARLIER, copy_published, open_builder
 from tests.warehouse_reads import settings_in
 from transforms.publishing.publish import publish, write_snapshot
 from transforms.publishing.snapshots import (
     DATA_FILE,
     MANIFEST,
-    sha256_file,
     snapshot_dir,
     snapshot_glob,
     snapshot_partitioning,
     verify_snapshot,
 )
 
-EARLIER = AS_OF - dt.timedelta(days=1)
+
+def _sha256(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @pytest.fixture(scope="module")
-def history(tmp_path_factory):
-    """Three published versions: 2025-03-30 v1, 2025-03-31 v1 and v2."""
+def history(tmp_path_factory, published_template):
+    """Three published versions: 2025-03-31 v1 (the published template), 2025-03-30 v1 and 2025-03-31 v2 (both
+    dates built by dbt)."""
     settings = settings_in(tmp_path_factory.mktemp("snapshots"), "k")
-    builder = build_warehouse(settings)
-    builder.set_indicators(EARLIER)
-    builder.con.close()
+    copy_published(published_template, settings)
     assert publish(settings, EARLIER).version == 1
-    assert publish(settings, AS_OF).version == 1
     builder = open_builder(settings)
-    builder.set_indicators(AS_OF, overrides={"BC2": {"value": 45.0}})
+    builder.move_leaf("BC2", 45.0)  # above BC2's t4 (40 %): 1.0, dbt gave 0.8
     builder.con.close()
     assert publish(settings, AS_OF).version == 2
     return settings
@@ -77,7 +76,7 @@ def test_checksums_match_the_manifest(history):
         path = snapshot_dir(history, AS_OF, version)
         manifest = json.loads((path / MANIFEST).read_text())
         (entry,) = manifest["files"]
-        assert entry["sha256"] == sha256_file(path / DATA_FILE)
+        assert entry["sha256"] == _sha256(path / DATA_FILE)
         assert entry["bytes"] == (path / DATA_FILE).stat().st_size and entry["rows"] == 39
         assert manifest["as_of_date"] == "2025-03-31" and manifest["version"] == version
         assert manifest["version_info"]["content_hash"] == manifest["content_hash"]
@@ -110,10 +109,10 @@ def test_duckdb_polars_and_pandas_read_the_whole_history_equal_to_the_table(hist
 
 def test_snapshots_are_never_overwritten_and_lost_ones_come_back(history):
     path = snapshot_dir(history, AS_OF, 1)
-    before = (path / DATA_FILE).stat().st_mtime_ns, sha256_file(path / DATA_FILE)
+    before = (path / DATA_FILE).stat().st_mtime_ns, _sha256(path / DATA_FILE)
     assert write_snapshot(history, AS_OF, 1) == path
     assert publish(history, AS_OF, force=False).status == "unchanged"
-    assert ((path / DATA_FILE).stat().st_mtime_ns, sha256_file(path / DATA_FILE)) == before
+    assert ((path / DATA_FILE).stat().st_mtime_ns, _sha256(path / DATA_FILE)) == before
 
     lost = snapshot_dir(history, EARLIER, 1)
     table_rows = json.loads((lost / MANIFEST).read_text())["files"][0]["rows"]

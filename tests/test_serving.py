@@ -13,7 +13,7 @@ import textwrap
 import duckdb
 import pytest
 
-from tests.test_validation_warehouse import AS_OF, build_warehouse, open_builder
+from tests.warehouse_builder import AS_OF, build_warehouse, open_builder
 from transforms.core.settings import PROJECT_DIR
 from transforms.publishing.publish import publish
 from transforms.publishing.serving import refresh_serving
@@ -60,13 +60,6 @@ def _run(code: str, *args: str, timeout: float = 60) -> subprocess.CompletedProc
     return subprocess.run(
         [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=timeout, env=ENV, cwd=PROJECT_DIR
     )
-
-
-@pytest.fixture
-def published(settings, tmp_path):
-    build_warehouse(settings).con.close()
-    assert publish(settings, AS_OF).version == 1
-    return settings
 
 
 def test_analysts_read_the_serving_copy_while_a_writer_holds_the_live_file(published, tmp_path):
@@ -166,7 +159,7 @@ def test_a_refresh_swaps_the_file_under_an_open_reader(published):
 def test_the_serving_copy_matches_the_live_tables_and_views(published):
     settings = published
     builder = open_builder(settings)
-    builder.set_indicators(AS_OF, overrides={"DC1": {"value": 60.0}})
+    builder.move_leaf("DC1", 60.0)  # above DC1's t4 (40 %): 1.0, dbt gave 0.8
     builder.con.close()
     assert publish(settings, AS_OF).version == 2
     queries = [
@@ -194,8 +187,8 @@ def test_the_serving_copy_matches_the_live_tables_and_views(published):
         serving.close()
 
 
-def test_refresh_serving_before_anything_is_published(settings):
-    build_warehouse(settings, indicators=False).con.close()
+def test_refresh_serving_before_anything_is_published(settings, warehouse_template):
+    build_warehouse(warehouse_template, settings, indicators=False).con.close()
     path = refresh_serving(settings)
     con = duckdb.connect(str(path), read_only=True)
     try:

@@ -10,9 +10,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.test_validation_warehouse import AS_OF, build_warehouse, open_builder, window_day_list
+from tests.conftest import TEST_SECRET
+from tests.warehouse_builder import AS_OF, build_warehouse, open_builder, window_day_list
 from tests.warehouse_reads import rows as _query
+from tests.warehouse_reads import settings_in
 from transforms.cli.main import main
+from transforms.indicators.build import build
 from transforms.quality import SuiteFileError, load_suite, validate
 from transforms.quality.suites import read_suite
 
@@ -22,8 +25,8 @@ def _failed(outcome) -> dict[str, object]:
 
 
 @pytest.fixture
-def healthy(settings):
-    build_warehouse(settings).con.close()
+def healthy(settings, warehouse_template):
+    build_warehouse(warehouse_template, settings).con.close()
     return settings
 
 
@@ -49,11 +52,11 @@ def test_healthy_warehouse_passes_every_expectation_and_is_recorded(healthy):
     json.dumps(as_dict)  # JSON-safe
 
 
-def test_source_missing_for_the_window_is_critical_and_recorded(settings):
-    builder = build_warehouse(settings, skip_sources=["complaints"])
-    # the leaves that read complaints become no_data, as dbt marks them
-    builder.set_indicators(AS_OF, overrides={i: {"status": "no_data", "value": None} for i in ("RP1", "RP2", "LG1")})
-    builder.con.close()
+def test_source_missing_for_the_window_is_critical_and_recorded(rebuild_settings, warehouse_template):
+    settings = rebuild_settings
+    build_warehouse(warehouse_template, settings, skip_sources=["complaints"]).con.close()
+    # the real build: the leaves that read complaints become no_data
+    assert build(settings, as_of=AS_OF).status_counts == {"ok": 22, "no_data": 8}
     outcome = validate(settings, AS_OF, run_id="run-missing", alert=False)
     assert outcome.critical_failed
     failed = _failed(outcome)
@@ -67,7 +70,9 @@ def test_source_missing_for_the_window_is_critical_and_recorded(settings):
     assert records.severity == "critical"
     assert records.observed.startswith("1 of 4 rows: complaints: records_in_window=0")
     assert records.expected == "records_in_window >= 1"
-    assert "RP1" in failed["indicators.no_missing_data"].observed
+    complaint_leaves = ("RP1", "RP2", "RP3", "RP4", "LG1", "LG2", "LG3", "CO1")  # indicators.md: the complaints ones
+    assert failed["indicators.no_missing_data"].observed.startswith("8 of 30 rows: ")
+    assert all(f"{i}: status=no_data" in failed["indicators.no_missing_data"].observed for i in complaint_leaves)
     rows = _query(
         settings,
         "SELECT suite, expectation, severity, observed_value, publish_blocked, run_id, as_of_date "
@@ -83,8 +88,8 @@ def test_source_missing_for_the_window_is_critical_and_recorded(settings):
     ]
 
 
-def test_stale_source_fails_freshness_with_the_age_observed(settings):
-    builder = build_warehouse(settings, skip_sources=["backups"])
+def test_stale_source_fails_freshness_with_the_age_observed(settings, warehouse_template):
+    builder = build_warehouse(warehouse_template, settings, skip_sources=["backups"])
     builder.add_source_days("backups", window_day_list(settings, AS_OF)[:-1])  # nothing on D itself
     builder.con.close()
     failed = _failed(validate(settings, AS_OF, alert=False))
@@ -95,8 +100,8 @@ def test_stale_source_fails_freshness_with_the_age_observed(settings):
     assert "incidents" not in fresh.observed
 
 
-def test_quarantine_rate_above_the_limit_is_critical_and_the_limit_is_a_setting(settings):
-    builder = build_warehouse(settings)
+def test_quarantine_rate_above_the_limit_is_critical_and_the_limit_is_a_setting(settings, warehouse_template):
+    builder = build_warehouse(warehouse_template, settings)
     builder.add_file("transactions", AS_OF, suffix="dirty", rows=10, quarantined=10)  # 10 / 140 = 7.1 %
     builder.con.close()
     failed = _failed(validate(settings, AS_OF, alert=False))
@@ -108,16 +113,16 @@ def test_quarantine_rate_above_the_limit_is_critical_and_the_limit_is_a_setting(
     assert "ingestion_health.quarantine_rate_under_limit" not in _failed(relaxed)
 
 
-def test_failed_file_in_the_window_is_critical(settings):
-    builder = build_warehouse(settings)
+def test_failed_file_in_the_window_is_critical(settings, warehouse_template):
+    builder = build_warehouse(warehouse_template, settings)
     builder.add_file("incidents", AS_OF - dt.timedelta(days=3), suffix="x", status="failed")
     builder.con.close()
     failed = _failed(validate(settings, AS_OF, alert=False))
     assert failed["ingestion_health.no_failed_files"].observed == "1 of 4 rows: incidents: files_failed=1"
 
 
-def test_rows_missing_from_raw_break_the_exactly_once_check(settings):
-    builder = build_warehouse(settings)
+def test_rows_missing_from_raw_break_the_exactly_once_check(settings, warehouse_template):
+    builder = build_warehouse(warehouse_template, settings)
     builder.con.execute("DELETE FROM raw.transactions WHERE _row_number = 1 AND _file_path LIKE '%03-15%'")
     builder.con.close()
     failed = _failed(validate(settings, AS_OF, alert=False))
@@ -143,69 +148,83 @@ def test_a_hole_inside_the_window_is_only_a_warning(healthy, capsys):
     assert "no_gaps_in_window" in out and "FAIL" in out and "BLOCKED" not in out
 
 
-@pytest.mark.parametrize(
-    "change, expectation, observed_part",
-    [
-        ({"drop": ["CO3"]}, "indicators.one_row_per_catalogue_leaf", "29"),
-        (
-            {"overrides": {"SP4": {"value": 120.0, "numerator": 120.0}}},
-            "indicators.percentage_at_most_100",
-            "SP4: value=120",
-        ),
-        ({"overrides": {"IC4": {"value": -5.0}}}, "indicators.value_not_negative", "IC4: value=-5"),
-        ({"overrides": {"BC2": {"level": 0.5}}}, "indicators.level_on_scale", "BC2: level=0.5"),
-        ({"overrides": {"LG3": {"status": "stale"}}}, "indicators.status_valid", "LG3: status=stale"),
-        (
-            {"overrides": {"OS1": {"criterion_id": "u7"}}},
-            "indicators.criterion_matches_catalogue",
-            "OS1: criterion_id=u7, catalogue_criterion_id=u6",
-        ),
-        (
-            {"overrides": {"IC2": {"status": "no_events", "value": None, "level": 0.6}}},
-            "indicators.no_events_scores_lowest_level",
-            "IC2: level=0.6",
-        ),
-        (
-            {
-                "extra": [
-                    {
-                        "as_of_date": AS_OF,
-                        "indicator_id": "XX9",
-                        "criterion_id": "u1",
-                        "value": 1.0,
-                        "level": 0.2,
-                        "status": "ok",
-                    }
-                ]
-            },
-            "indicators.leaf_ids_in_catalogue",
-            "XX9",
-        ),
-    ],
-)
-def test_indicator_defects_fail_the_named_critical_expectation(settings, change, expectation, observed_part):
-    builder = build_warehouse(settings)
-    builder.set_indicators(AS_OF, **change)
-    builder.con.close()
-    outcome = validate(settings, AS_OF, alert=False)
+# Rows no build writes, made by hand in the dbt-built mart (the date's rows only; `?` is AS_OF). Each defect is in a
+# leaf of its own, so one validation of all of them (per group: a missing and an extra row would cancel out in the
+# row count) names each in its expectation alone.
+LEAF = "UPDATE marts.fct_leaf_indicators SET {} WHERE as_of_date = ? AND indicator_id = '{}'"
+DEFECTS = {  # expectation: (group, sql, the part of the observed value that names the defect)
+    "one_row_per_catalogue_leaf": (
+        "a",
+        "DELETE FROM marts.fct_leaf_indicators WHERE as_of_date = ? AND indicator_id = 'CO3'",
+        "29",
+    ),
+    "percentage_at_most_100": ("a", LEAF.format("value = 120, numerator = 36", "SP4"), "SP4: value=120"),
+    "value_not_negative": ("a", LEAF.format("value = -5", "IC4"), "IC4: value=-5"),
+    "level_on_scale": ("a", LEAF.format("level = 0.5", "BC2"), "BC2: level=0.5"),
+    "status_valid": ("a", LEAF.format("status = 'stale'", "LG3"), "LG3: status=stale"),
+    "criterion_matches_catalogue": (
+        "a",
+        LEAF.format("criterion_id = 'u7'", "OS1"),
+        "OS1: criterion_id=u7, catalogue_criterion_id=u6",
+    ),
+    "no_events_scores_lowest_level": (  # IC2 keeps the level dbt gave its value (0.6)
+        "a",
+        LEAF.format("status = 'no_events', value = NULL", "IC2"),
+        "IC2: level=0.6",
+    ),
+    "leaf_ids_in_catalogue": (
+        "b",
+        "INSERT INTO marts.fct_leaf_indicators SELECT * REPLACE ('XX9' AS indicator_id) "
+        "FROM marts.fct_leaf_indicators WHERE as_of_date = ? AND indicator_id = 'SP1'",
+        "XX9",
+    ),
+}
+
+
+ALSO_FAILED = {"a": set(), "b": {"indicators.one_row_per_catalogue_leaf", "indicators.criterion_matches_catalogue"}}
+
+
+@pytest.fixture(scope="module")
+def defect_outcomes(tmp_path_factory, warehouse_template):
+    """One validation per group of DEFECTS, each on its own copy of the template."""
+    outcomes = {}
+    for group in sorted({g for g, _, _ in DEFECTS.values()}):
+        settings = settings_in(tmp_path_factory.mktemp(f"defects-{group}"), TEST_SECRET)
+        builder = build_warehouse(warehouse_template, settings)
+        for g, sql, _ in DEFECTS.values():
+            if g == group:
+                builder.con.execute(sql, [AS_OF])
+        builder.con.close()
+        outcomes[group] = validate(settings, AS_OF, alert=False)
+    return outcomes
+
+
+@pytest.mark.parametrize("expectation", list(DEFECTS))
+def test_indicator_defects_fail_the_named_critical_expectation(defect_outcomes, expectation):
+    group, _, observed_part = DEFECTS[expectation]
+    outcome = defect_outcomes[group]
     failed = _failed(outcome)
-    assert expectation in failed, sorted(failed)
-    assert failed[expectation].severity == "critical"
-    assert observed_part in failed[expectation].observed
+    label = f"indicators.{expectation}"
+    assert label in failed, sorted(failed)
+    assert failed[label].severity == "critical"
+    assert observed_part in failed[label].observed, failed[label].observed
     assert outcome.critical_failed
+    if expectation != "one_row_per_catalogue_leaf":
+        assert failed[label].observed.startswith("1 of "), failed[label].observed  # that leaf alone
+    # nothing else fails: each defect its own expectation, and the row count (29, 31); XX9 has no catalogue criterion
+    assert set(failed) == ALSO_FAILED[group] | {f"indicators.{e}" for e, (g, _, _) in DEFECTS.items() if g == group}
 
 
-def test_many_no_events_leaves_is_a_warning(settings):
-    builder = build_warehouse(settings)
-    quiet = ["IC2", "BC1", "OS1", "OS2", "OS3", "LG2", "LG4"]  # 7 of 30 > 20 %
-    builder.set_indicators(AS_OF, overrides={i: {"status": "no_events", "value": None} for i in quiet})
+def test_many_no_events_leaves_is_a_warning(settings, warehouse_template):
+    builder = build_warehouse(warehouse_template, settings)
+    builder.set_no_events(["IC2", "BC1", "OS1", "OS2", "OS3", "LG2", "LG4"])  # 7 of 30 > 20 %
     builder.con.close()
     outcome = validate(settings, AS_OF, alert=False)
     assert [(f.label, f.severity) for f in outcome.failures] == [("indicators.few_no_events_leaves", "warning")]
 
 
-def test_cli_exit_1_and_json_on_a_critical_failure(settings, capsys):
-    build_warehouse(settings, indicators=False).con.close()  # the mart was never built
+def test_cli_exit_1_and_json_on_a_critical_failure(settings, warehouse_template, capsys):
+    build_warehouse(warehouse_template, settings, indicators=False).con.close()  # the mart was never built
     code = main(
         ["validate", "--as-of", "2025-03-31", "--format", "json", "--no-alert", "--warehouse", str(settings.warehouse)]
     )
@@ -221,7 +240,7 @@ def test_a_second_validation_appends_and_links_its_data_docs_page(healthy):
     settings = healthy
     first = validate(settings, AS_OF, run_id="first", alert=False)
     builder = open_builder(settings)
-    builder.set_indicators(AS_OF, overrides={"SP1": {"value": -1.0}})
+    builder.con.execute(LEAF.format("value = -1", "SP1"), [AS_OF])
     builder.con.close()
     second = validate(settings, AS_OF, run_id="second", alert=False)
     assert not first.failures and second.critical_failed

@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     generate(settings.landing, start=start, days=args.days, transactions=args.transactions, seed=args.seed,
              timezone=settings.timezone)  # fmt: skip
     timings = {"generate": time.perf_counter() - t}
-    print(f"[1/3] generated the landing logs in {timings['generate']:.1f}s")
+    print(f"[1/4] generated the landing logs in {timings['generate']:.1f}s")
 
     home = Path(tempfile.mkdtemp(prefix="riskcard-airflow-"))
     env = demo_env(settings.warehouse, settings.landing)
@@ -100,9 +100,75 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Serving copy     : {final.get('serving_db')}  (duckdb -readonly <path>, see README)")
     if args.keep_airflow:
         print(f"Airflow home     : {home} (SQLite metadata DB and the DAG runs' logs)")
+    t = time.perf_counter()
+    print()
+    _intraday(settings, end + dt.timedelta(days=1))
+    timings["intraday"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - started
     print("Timings          : " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()))
     return code
+
+
+def _intraday(settings, day: dt.date) -> None:
+    """The next day, intraday: a baseline monitor run, then one batch that pushes SP2 over its thresholds; the breach
+    alert is printed as the local webhook receives it (the same function runs in the riskcard_intraday DAG)."""
+    from transforms.generate.intraday import ordinary_transactions, software_defects, write_batch
+    from transforms.ingest import ingest
+    from transforms.monitoring.monitor import monitor
+
+    hook = LocalWebhook()
+    received = hook.received
+    live = settings.replace(webhook_url=hook.url)
+    try:
+        print(f"[4/4] intraday monitoring of {day} (provisional, never published; alerts to a local webhook)")
+        base = monitor(live, dt.datetime.combine(day, dt.time(7, 0)))
+        open_now = ", ".join(f"{b['indicator_id']} {b['level']:g}" for b in base.breaches) or "none"
+        print(f"      07:00 riskcard monitor: 30 provisional leaves; open breaches: {open_now} "
+              f"({len(received)} alert(s) sent, once each)")  # fmt: skip
+        before = len(received)
+        write_batch(live.landing, "incidents", day, "defects", software_defects(day, live.timezone, at=(9, 30)))
+        write_batch(live.landing, "transactions", day, "batch", ordinary_transactions(day, live.timezone, 0, (9, 35)))
+        loaded = ingest(live)
+        print(f"      09:40 landed 5 major software-defect incidents and 3 transactions; ingested "
+              f"{loaded.rows_loaded} rows")  # fmt: skip
+        result = monitor(live, dt.datetime.combine(day, dt.time(9, 45)))
+        print(f"      09:45 riskcard monitor: provisional leaves refreshed in {result.seconds['provisional']:.1f}s")
+        for alert in received[before:]:
+            print(f"      webhook received: {alert['summary']}")
+        if len(received) == before:
+            print("      webhook received nothing new")
+    finally:
+        hook.close()
+
+
+class LocalWebhook:
+    """A webhook receiver on 127.0.0.1 for the demo and the intraday benchmark: each POSTed JSON body is appended to
+    ``received`` (``arrivals`` holds the monotonic time of each)."""
+
+    def __init__(self, path: str = "/riskops"):
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        received, arrivals = self.received, self.arrivals = [], []
+
+        class Hook(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - http.server's hook name
+                arrivals.append(time.monotonic())
+                received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}{path}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def _sources(summary: dict) -> str:
@@ -113,7 +179,7 @@ def _sources(summary: dict) -> str:
 def _report(step: int, report: dict) -> None:
     tasks = report.get("tasks", {})
     marks = " → ".join(f"{t} {'✓' if v['state'] == 'success' else v['state']}" for t, v in tasks.items())
-    print(f"[{step}/3] {report.get('dag_id', '?')}: {report.get('state')} in {report.get('seconds', 0):.1f}s ({marks})")
+    print(f"[{step}/4] {report.get('dag_id', '?')}: {report.get('state')} in {report.get('seconds', 0):.1f}s ({marks})")
 
 
 def _failed(child, args) -> int:

@@ -34,6 +34,29 @@
     {{ return(parsed) }}
 {%- endmacro %}
 
+{#- The intraday cut (transforms.monitoring.provisional): an ISO UTC instant, from the var as_of_time or the environment
+    variable RISKCARD_AS_OF_TIME; none for a nightly build. With a cut, the run is for one as-of date D and sees the
+    state as of the cut instead of the end of D: records with updated_at before it, and a window that ends at it.
+    The cut must lie in D (after 00:00 local of D, at most 00:00 of D+1: at 00:00 of D+1 it is the nightly run). -#}
+{% macro as_of_time() -%}
+    {%- set cut = var('as_of_time', none) -%}
+    {%- if cut is none and execute -%}
+        {%- set cut = env_var('RISKCARD_AS_OF_TIME', '') or none -%}
+    {%- endif -%}
+    {%- if cut is not none -%}
+        {%- set cut = cut | string -%}
+        {%- if not modules.re.fullmatch('[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\+00:00|Z)?', cut) -%}
+            {{ exceptions.raise_compiler_error("as_of_time must be a UTC instant (YYYY-MM-DDTHH:MM:SS+00:00), got '" ~ cut ~ "'") }}
+        {%- endif -%}
+        {%- set dates = as_of_range() -%}
+        {%- if dates[0] != dates[1] -%}
+            {{ exceptions.raise_compiler_error("as_of_time cuts one as-of date, the run has " ~ dates[0] ~ " .. " ~ dates[1]) }}
+        {%- endif -%}
+        {%- set cut = cut[:10] ~ ' ' ~ cut[11:19] -%}
+    {%- endif -%}
+    {{ return(cut) }}
+{%- endmacro %}
+
 {% macro as_of_from() -%}
     date '{{ as_of_range()[0] }}'
 {%- endmacro %}

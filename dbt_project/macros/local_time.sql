@@ -16,13 +16,21 @@
     timezone('{{ var("timezone") }}', cast({{ day }} as timestamp))
 {%- endmacro %}
 
-{#- The indicator window of an as-of date D: the half-open local interval [00:00 of D-(window-1), 00:00 of D+1). -#}
+{#- The indicator window of an as-of date D: the half-open local interval [00:00 of D-(window-1), 00:00 of D+1).
+    The window's one definition: transforms/core/windows.py (window_for) is the Python copy for health and
+    publishing, and tests/test_windows.py fails if the two differ on any date of a DST year. -#}
 {% macro window_start(as_of_date) -%}
     {{ local_day_start(as_of_date ~ ' - ' ~ (var('window_days') | int - 1)) }}
 {%- endmacro %}
 
+{#- With an intraday cut (as_of_time) the window ends at the cut. -#}
 {% macro window_end(as_of_date) -%}
-    {{ local_day_start(as_of_date ~ ' + 1') }}
+    {%- set cut = as_of_time() -%}
+    {%- if cut is none -%}
+        {{ local_day_start(as_of_date ~ ' + 1') }}
+    {%- else -%}
+        least({{ local_day_start(as_of_date ~ ' + 1') }}, timestamptz '{{ cut }}+00')
+    {%- endif -%}
 {%- endmacro %}
 
 {#- Minutes / hours between two instants, as DOUBLE. -#}

@@ -8,6 +8,23 @@
     the run (the raw logs are appended file by file, so their timestamps cluster by row group). The exact
     local-time rules are applied afterwards by the models that use the versions. -#}
 
+{#- The look-back of a source (days before the window's first day that its leaves reach), derived from the
+    guideline's limits (macros/guideline_limits.sql), so that raising a limit widens what a run reads with it:
+    complaints whose response or dispute deadline may fall in the window (RP3, LG1), backups whose success covers
+    the window's first day (BC3). Both with a day to spare for the local days (the exact instants are compared
+    by the models). Transactions and incidents need none (their deadlines run from their own timestamps). -#}
+{% macro longest_complaint_deadline_days() -%}
+    {{ return([guideline_limit('response_deadline_days'), guideline_limit('dispute_deadline_days')] | max) }}
+{%- endmacro %}
+
+{% macro complaint_look_back_days() -%}
+    {{ return(longest_complaint_deadline_days() + 1) }}
+{%- endmacro %}
+
+{% macro backup_look_back_days() -%}
+    {{ return(((guideline_limit('backup_max_age_hours') / 24) | round(0, 'ceil') | int) + 1) }}
+{%- endmacro %}
+
 {#- An instant at or before 00:00 local of the first window day of the run, `look_back_days` earlier. -#}
 {% macro run_scope_start(look_back_days=0) -%}
     {%- set first = modules.datetime.date.fromisoformat(as_of_range()[0]) -%}
@@ -16,10 +33,16 @@
 {%- endmacro %}
 
 {#- An instant at or after the end of the last as-of date of the run (00:00 local of the day after). -#}
+{#- With an intraday cut (as_of_time) it is the cut itself: versions recorded after it do not exist yet. -#}
 {% macro run_scope_end() -%}
-    {%- set last = modules.datetime.date.fromisoformat(as_of_range()[1]) -%}
-    {%- set day = last + modules.datetime.timedelta(days=2) -%}
-    timestamptz '{{ day.isoformat() }} 00:00:00+00'
+    {%- set cut = as_of_time() -%}
+    {%- if cut is not none -%}
+        timestamptz '{{ cut }}+00'
+    {%- else -%}
+        {%- set last = modules.datetime.date.fromisoformat(as_of_range()[1]) -%}
+        {%- set day = last + modules.datetime.timedelta(days=2) -%}
+        timestamptz '{{ day.isoformat() }} 00:00:00+00'
+    {%- endif -%}
 {%- endmacro %}
 
 {#- CTEs ending in `versions_in_run`: the versions of `relation` (a change log keyed by `key`) this run can see,

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from transforms.cli.arguments import add_format_option
+from transforms.core.settings import AHP_METHODS
 
 HELP = "AHP: check judgment matrices or weight profiles (weights, λmax, CI, CR); audit the paper's case study"
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
@@ -34,7 +35,7 @@ def add_arguments(parser) -> None:
     )
     check.add_argument(
         "--method",
-        choices=["eigenvector", "geometric"],
+        choices=list(AHP_METHODS),
         help="weighting method (default: the profile's, else settings ahp_method)",
     )
     check.add_argument("--ri", type=float, help="random index to use (needed only for matrices larger than 15x15)")

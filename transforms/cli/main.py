@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "validate": "validate",
     "publish": "publish",
     "scorecard": "scorecard",
+    "monitor": "monitor",
     "ahp": "ahp",
 }
 

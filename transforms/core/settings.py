@@ -12,11 +12,15 @@ import datetime as dt
 import logging
 import os
 import tomllib
+import types
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any, Union, get_args, get_origin, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from transforms.core.contract import SOURCES
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +29,9 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 DEMO_SECRET_KEY = "riskcard-demo-key-not-for-production"
 SECRET_FIELDS = {"secret_key", "smtp_password"}
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# The AHP weighting methods, their one list: transforms.scoring.ahp (METHODS) and the CLI import it from here, as
+# core imports no stage and the setting ahp_method must be checked at load time.
+AHP_METHODS = ("eigenvector", "geometric")
 
 
 class SettingsError(ValueError):
@@ -80,6 +87,14 @@ class Settings:
     task_retries: int = 3  # Airflow retries on transient errors (lock held), exponential backoff
     retry_delay_seconds: float = 30.0  # first retry delay; doubles each try, capped at 30 min
     lock_timeout_seconds: float = 60.0
+    # intraday monitoring (`riskcard monitor`, DAG riskcard_intraday; provisional, never published)
+    breach_level: float = 0.8  # a provisional leaf level at or above it opens a KRI breach episode
+    intraday_refresh_minutes: int = 15  # with nothing ingested, the provisional leaves are recomputed this often
+    intraday_schedule: str = "*/15 * * * *"  # the timer that also checks staleness when no batch arrives
+    stale_after_minutes_transactions: int = 60  # checked during working hours only (a quiet night is no outage)
+    stale_after_minutes_complaints: int = 1440  # 24 h: complaints arrive daily
+    stale_after_minutes_incidents: int = 10080  # 7 days, as freshness_days_incidents: incidents are rare
+    stale_after_minutes_backups: int = 1560  # 26 h: one backup round a night, with two hours' slack
 
     # ---- derived locations -------------------------------------------------------------------------
     @property
@@ -198,34 +213,58 @@ def _split_list(text: str) -> list[str]:
     return [p.strip().lower() for p in str(text).split(",") if p.strip()]
 
 
-def _coerce(name: str, kind: Any, raw: Any, origin: str) -> Any:
-    kind_text = str(kind)
+def _to_bool(raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"not a boolean: {raw!r}")
+
+
+def _to_tuple(raw: Any) -> tuple[str, ...]:
+    """A TOML list as is; text (an environment variable) split at commas, blanks dropped, lower-cased."""
+    if isinstance(raw, (list, tuple)):
+        return tuple(str(x) for x in raw)
+    return tuple(_split_list(raw)) if raw else ()
+
+
+# How a value from riskcard.toml, the environment or an argument becomes a field's value, by the field's type.
+_CONVERTERS: dict[Any, Callable[[Any], Any]] = {
+    str: str,
+    int: int,
+    float: float,
+    bool: _to_bool,
+    Path: Path,
+    tuple[str, ...]: _to_tuple,
+}
+
+
+@dataclass(frozen=True)
+class _FieldType:
+    convert: Callable[[Any], Any]
+    optional: bool  # ``X | None``: an empty value means None
+
+
+def _field_type(hint: Any) -> _FieldType:
+    """The converter of a field's type hint (``X`` or ``X | None``); a type without one fails at import."""
+    if get_origin(hint) in (Union, types.UnionType):
+        (base,) = (arg for arg in get_args(hint) if arg is not type(None))
+        return _FieldType(_CONVERTERS[base], optional=type(None) in get_args(hint))
+    return _FieldType(_CONVERTERS[hint], optional=False)
+
+
+_FIELD_TYPES = {name: _field_type(hint) for name, hint in get_type_hints(Settings).items()}
+
+
+def _coerce(name: str, raw: Any, origin: str) -> Any:
+    kind = _FIELD_TYPES[name]
     try:
-        if raw is None:
+        if raw is None or (kind.optional and str(raw) == ""):
             return None
-        if kind is Path or kind_text.startswith("pathlib"):
-            return None if str(raw) == "" and "None" in kind_text else Path(raw)
-        if kind is bool or kind_text == "bool":
-            if isinstance(raw, bool):
-                return raw
-            text = str(raw).strip().lower()
-            if text in {"1", "true", "yes", "on"}:
-                return True
-            if text in {"0", "false", "no", "off", ""}:
-                return False
-            raise ValueError(f"not a boolean: {raw!r}")
-        if kind is int or kind_text == "int":
-            return int(raw)
-        if kind is float or kind_text == "float":
-            return float(raw)
-        if "tuple" in kind_text:
-            if isinstance(raw, (list, tuple)):
-                return tuple(str(x) for x in raw)
-            return tuple(_split_list(raw)) if raw else ()
-        if "int" in kind_text and "None" in kind_text:
-            return int(raw)
-        text = str(raw)
-        return text if text != "" or "None" not in kind_text else None
+        return kind.convert(raw)
     except (TypeError, ValueError) as exc:
         raise SettingsError(f"setting {name} from {origin}: {exc}") from None
 
@@ -255,15 +294,19 @@ def _validate(s: Settings) -> Settings:
         raise SettingsError(
             f"setting timestamp_min must be an ISO date or date-time, got {s.timestamp_min!r}"
         ) from None
-    if s.ahp_method not in ("eigenvector", "geometric"):
-        raise SettingsError("setting ahp_method must be eigenvector or geometric")
+    if s.ahp_method not in AHP_METHODS:
+        raise SettingsError(f"setting ahp_method must be {' or '.join(AHP_METHODS)}")
+    if not 0 < s.breach_level <= 1:
+        raise SettingsError(f"setting breach_level must be a likelihood level in (0, 1], got {s.breach_level}")
+    for name in ("intraday_refresh_minutes", *(f"stale_after_minutes_{x}" for x in SOURCES)):
+        if getattr(s, name) < 1:
+            raise SettingsError(f"setting {name} must be at least 1 (minutes), got {getattr(s, name)}")
     return s
 
 
 def load_settings(env: dict[str, str] | None = None, config_file: Path | None = None, **overrides: Any) -> Settings:
     """Build the effective settings: defaults < riskcard.toml < RISKCARD_* environment < overrides."""
     env = dict(os.environ if env is None else env)
-    hints = get_type_hints(Settings)
     values: dict[str, Any] = {}
 
     path = config_file or Path(env.get(f"{ENV_PREFIX}CONFIG", "riskcard.toml"))
@@ -277,20 +320,20 @@ def load_settings(env: dict[str, str] | None = None, config_file: Path | None = 
             else:
                 flat[key] = value
         for key, value in flat.items():
-            if key not in hints:
+            if key not in _FIELD_TYPES:
                 raise SettingsError(f"{path}: unknown setting {key!r}")
-            values[key] = _coerce(key, hints[key], value, str(path))
+            values[key] = _coerce(key, value, str(path))
     elif config_file is not None or f"{ENV_PREFIX}CONFIG" in env:
         raise SettingsError(f"config file {path} does not exist")
 
     for f in fields(Settings):
         key = ENV_PREFIX + f.name.upper()
         if key in env:
-            values[f.name] = _coerce(f.name, hints[f.name], env[key], key)
+            values[f.name] = _coerce(f.name, env[key], key)
 
     for key, value in overrides.items():
         if value is not None:
-            values[key] = _coerce(key, hints[key], value, "argument")
+            values[key] = _coerce(key, value, "argument")
 
     settings = Settings(**values)
     return _validate(

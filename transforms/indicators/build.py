@@ -17,7 +17,6 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from transforms.core.contract import SOURCES, raw_table_ddl
 from transforms.core.settings import Settings
 from transforms.core.warehouse import connect, writer_lock
 from transforms.indicators.build_runs import (
@@ -26,11 +25,13 @@ from transforms.indicators.build_runs import (
     finish_build_record,
     start_build_record,
 )
+from transforms.indicators.catalogue import CatalogueError, load_catalogue
 from transforms.indicators.dbt_runner import NodeResult, node_results, run_dbt
 
 log = logging.getLogger(__name__)
 
 FACT_TABLE = "marts.fct_leaf_indicators"
+INTRADAY_MODEL = "fct_leaf_indicators_intraday"
 
 
 class BuildFailed(RuntimeError):
@@ -83,12 +84,13 @@ def resolve_dates(
 
 
 def _ensure_raw_tables(settings: Settings) -> None:
-    """The dbt sources must exist even before the first ingestion (every leaf is then `no_data`)."""
+    """The dbt sources must exist even before the first ingestion (every leaf is then `no_data`): the ingestion's
+    own DDL (transforms.ingest.tables), so raw.<source> has one layout whoever creates it first."""
+    from transforms.ingest.tables import ensure_change_logs  # imports Polars: only when a build runs
+
     con = connect(settings)
     try:
-        con.execute("CREATE SCHEMA IF NOT EXISTS raw")
-        for source in SOURCES:
-            con.execute(raw_table_ddl(source))
+        ensure_change_logs(con)
     finally:
         con.close()
 
@@ -123,8 +125,13 @@ def build(
     from transforms.core.progress import Progress
 
     first, last = resolve_dates(settings, as_of, date_from, date_to)
+    try:  # the catalogue's rules are catalogue.py's (dbt keeps only key tests): checked before dbt loads the seeds
+        load_catalogue(settings)
+    except CatalogueError as exc:
+        raise BuildFailed(f"the indicator catalogue breaks a rule: {exc}") from exc
     # no target/*.json: nothing reads them, and writing the manifest costs half a second a build
-    command = ["build", "--no-write-json"]
+    # the intraday model is `riskcard monitor`'s (transforms.monitoring.provisional), never a nightly build's
+    command = ["build", "--no-write-json", "--exclude", INTRADAY_MODEL]
     if full_refresh:
         command.append("--full-refresh")
     if not unit_tests:
@@ -193,7 +200,8 @@ def _built_rows(settings: Settings, first: date, last: date) -> tuple[int, dict[
 
 
 def parse_manifest(settings: Settings) -> Path:
-    """`dbt parse` into dbt_project/target/manifest.json (Cosmos renders the DAG from it). Needs no warehouse."""
+    """`dbt parse` into dbt_project/target/manifest.json (the dbt project compiles: models, seeds, sources, unit
+    tests). Needs no warehouse."""
     target = settings.dbt_project_dir / "target"
     result = run_dbt(settings, ["parse"], work_dir=settings.dbt_project_dir)
     if not result.success:

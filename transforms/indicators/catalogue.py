@@ -3,6 +3,12 @@
 
 The AHP weights, the synthesis and publishing all hang off this catalogue, so it is validated once, here, with
 errors that name the file, the line and the rule, instead of surfacing later as a wrong weight or a missing row.
+
+This module owns the catalogue's rules: the header, ids, sort orders, the 30 leaves and their criteria, ``kind``,
+``direction``, strictly increasing thresholds and ``sources`` (names of ``transforms.core.contract.SOURCES``; the
+first is the source whose family model ``int_<source>_leaves`` computes the leaf, as ``int_leaf_values`` reads it).
+`riskcard build` checks them before dbt loads the seeds; the dbt project keeps only the key and relationship tests
+its joins rely on (``dbt_project/models/reference/_seeds.yml``).
 """
 
 from __future__ import annotations
@@ -12,6 +18,8 @@ import hashlib
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from transforms.core.contract import SOURCES
 
 EXPECTED_LEAVES = 30
 KINDS = ("ratio", "count", "median", "percentile")
@@ -240,7 +248,17 @@ def _parse_indicators(path: Path, data: bytes, criteria: dict[str, Criterion]) -
                     f"{path} line {line}: thresholds of {iid} must increase strictly: "
                     f"t{k + 1} = {thresholds[k]:g} is not below t{k + 2} = {thresholds[k + 1]:g}"
                 )
-        sources = tuple(s.strip() for s in row["sources"].split("|") if s.strip())
+        sources = tuple(s.strip() for s in row["sources"].split("|"))
+        for source in sources:
+            if source not in SOURCES:
+                raise CatalogueError(
+                    f"{path} line {line}: column sources: {source!r} of {iid} is not a source of the landing-log "
+                    f"contract ({', '.join(SOURCES)}; several are separated by '|')"
+                )
+        if len(set(sources)) != len(sources):
+            raise CatalogueError(
+                f"{path} line {line}: column sources: {row['sources']!r} of {iid} names a source twice"
+            )
         indicators.append(
             Indicator(
                 indicator_id=iid,

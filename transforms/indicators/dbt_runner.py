@@ -16,10 +16,11 @@ import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from transforms.core.contract import SOURCES, SYSTEMS
 from transforms.core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,8 @@ WAREHOUSE_ENV = "RISKCARD_WAREHOUSE"
 # The dates reach dbt as environment variables, not vars: dbt re-parses the whole project whenever a var changes,
 # and a nightly build's dates change every night (dbt_project/macros/as_of_dates.sql reads them at execution).
 AS_OF_FROM_ENV, AS_OF_TO_ENV = "RISKCARD_AS_OF_FROM", "RISKCARD_AS_OF_TO"
+# The intraday cut (an ISO UTC instant): the state as of it instead of the end of the as-of date (macros/as_of_dates.sql).
+AS_OF_TIME_ENV = "RISKCARD_AS_OF_TIME"
 # dbt's own console output is replaced by our progress lines and BuildFailed; its full log goes to a file.
 _QUIET = ["--log-level", "none", "--log-level-file", "info", "--no-use-colors"]
 
@@ -64,14 +67,21 @@ def dbt_vars(settings: Settings) -> dict[str, Any]:
         "working_hours_start": settings.working_hours_start,
         "working_hours_end": settings.working_hours_end,
         "working_days": list(settings.working_day_numbers()),
+        # the landing-log contract's sources and systems (transforms.core.contract owns both lists)
+        "sources": list(SOURCES),
+        "systems": list(SYSTEMS),
     }
 
 
-def dbt_environment(settings: Settings, dates: tuple[date, date] | None = None) -> dict[str, str]:
+def dbt_environment(
+    settings: Settings, dates: tuple[date, date] | None = None, as_of_time: datetime | None = None
+) -> dict[str, str]:
     """The environment variables one dbt run reads: the warehouse path and, for a build, its as-of dates."""
     out = {WAREHOUSE_ENV: str(settings.warehouse)}
     if dates is not None:
         out[AS_OF_FROM_ENV], out[AS_OF_TO_ENV] = dates[0].isoformat(), dates[1].isoformat()
+    if as_of_time is not None:
+        out[AS_OF_TIME_ENV] = as_of_time.astimezone(UTC).replace(microsecond=0).isoformat()
     return out
 
 
@@ -83,7 +93,7 @@ def dbt_work_dir(settings: Settings) -> Path:
 @contextlib.contextmanager
 def _environment(values: dict[str, str]) -> Iterator[None]:
     """Set these environment variables for the duration of the block (and the dates unset unless given)."""
-    names = {AS_OF_FROM_ENV, AS_OF_TO_ENV, *values}
+    names = {AS_OF_FROM_ENV, AS_OF_TO_ENV, AS_OF_TIME_ENV, *values}
     previous = {name: os.environ.get(name) for name in names}
     for name in names:
         os.environ.pop(name, None)
@@ -117,6 +127,7 @@ def run_dbt(
     on_node: Callable[[NodeResult], None] | None = None,
     work_dir: Path | None = None,
     dates: tuple[date, date] | None = None,
+    as_of_time: datetime | None = None,
 ):
     """Invoke one dbt command on this warehouse (the caller holds the writer lock when it writes).
 
@@ -140,7 +151,7 @@ def run_dbt(
         "--vars",
         json.dumps(variables),
     ]
-    environment = dbt_environment(settings, dates)
+    environment = dbt_environment(settings, dates, as_of_time)
     log.debug("dbt %s with vars %s and %s (log: %s)", " ".join(command), variables, environment, work / "logs")
 
     def callback(event) -> None:

@@ -4,9 +4,10 @@ A file is streamed batch by batch inside its transaction (memory stays bounded; 
 the database file before commit), and either everything commits or nothing does: a process killed half-way
 leaves the warehouse as if the file had not been started, and the next call takes it up again.
 
-Reading, hashing and checking run one batch ahead of the inserts, in a background thread that goes on into the
-next file while the last batch of the current one is inserted (``load_files``): DuckDB never waits for the
-first batch of a file. The background thread never touches the database.
+Reading, hashing and checking run one batch ahead of the inserts, in a background thread (``prefetch``) that goes
+on into the next file while the last batch of the current one is inserted (``load_files``): DuckDB never waits
+for the first batch of a file. The background thread never touches the database; what it produces is one stream
+per call (for every file a _Start, its checked batches, an _End), which ``_by_file`` cuts into files again.
 
 One bad file never stops the others: an unexpected error while reading or checking a file (or a data error while
 inserting it) rolls that file back and records it as failed (rule ``internal_error``, with the error's text), and
@@ -66,44 +67,45 @@ def load_files(
     going on into the next file while the last batch of this one is inserted. It skips reading a file whose bytes
     it already knows to be loaded; the decision that counts is taken here, in the database's thread.
     """
-    events = prefetched(_file_events(files, known, ctx))
-    try:
-        for f in files:
-            start = next(events)
-            assert isinstance(start, _Start), start  # one _Start per file, in order
+    with contextlib.closing(prefetched(_file_events(files, known, ctx))) as events:  # closing stops the reader
+        for f, start, batches in _by_file(files, events):
             if on_file:
                 on_file(f.rel_path)
-            batches = _this_file(events)
-            if start.sha256 is None:  # removed since the listing: nothing to ingest, nothing to record
-                _drain(batches)
-                log.warning("%s disappeared before it could be read; skipped", f.rel_path)
-                continue
-            sha = start.sha256
-            rewrite_of = _rewritten(f, sha, known)
-            if start.error is not None:  # refused before reading (a link out of the landing root, unhashable)
-                _drain(batches)
-                yield _record_failure(con, f, sha, start.error, ctx, rewrite_of)
-                continue
-            if f.format is None:
-                _drain(batches)
-                accepted = ", ".join(contract.FILE_FORMATS)
-                detail = f"unknown file type (accepted endings: {accepted}); the file is left in place"
-                failure = UnreadableFile(detail, contract.FILE_UNKNOWN_EXTENSION)
-                yield _record_failure(con, f, sha, failure, ctx, rewrite_of)
-                continue
-            loaded_as = known.loaded.get(sha)
-            if loaded_as is not None:  # the same bytes were loaded under another name
-                _drain(batches)  # (read ahead only when the earlier copy was loaded in this call)
-                manifest.record_duplicate(con, f, sha, loaded_as, ctx.run_id, dt.datetime.now(dt.UTC))
-                yield FileResult(f.source, f.rel_path, sha, "duplicate", reason=loaded_as)
-                continue
-            result = _load_file(con, f, sha, ctx, batches, rewrite_of)
-            if result.status == STATUS_LOADED:
-                known.loaded[sha] = f.rel_path
-                known.paths[f.rel_path] = sha
-            yield result
-    finally:
-        events.close()  # stops the reader thread when a load fails half-way
+            result = _take_up(con, f, start, batches, known, ctx)
+            if result is not None:
+                yield result
+
+
+def _take_up(
+    con: duckdb.DuckDBPyConnection,
+    f: LandedFile,
+    start: _Start,
+    batches: Iterator[_Ready],
+    known: KnownFiles,
+    ctx: LoadContext,
+) -> FileResult | None:
+    """What becomes of one file: nothing (it disappeared), recorded as failed or as a duplicate, or loaded."""
+    if start.sha256 is None:  # removed since the listing: nothing to ingest, nothing to record
+        log.warning("%s disappeared before it could be read; skipped", f.rel_path)
+        return None
+    sha = start.sha256
+    rewrite_of = _rewritten(f, sha, known)
+    if start.error is not None:  # refused before reading (a link out of the landing root, unhashable)
+        return _record_failure(con, f, sha, start.error, ctx, rewrite_of)
+    if f.format is None:
+        accepted = ", ".join(contract.FILE_FORMATS)
+        detail = f"unknown file type (accepted endings: {accepted}); the file is left in place"
+        return _record_failure(con, f, sha, UnreadableFile(detail, contract.FILE_UNKNOWN_EXTENSION), ctx, rewrite_of)
+    loaded_as = known.loaded.get(sha)
+    if loaded_as is not None:  # the same bytes were loaded under another name (its batches, read ahead only when
+        # the earlier copy was loaded in this call, are skipped)
+        manifest.record_duplicate(con, f, sha, loaded_as, ctx.run_id, dt.datetime.now(dt.UTC))
+        return FileResult(f.source, f.rel_path, sha, "duplicate", reason=loaded_as)
+    result = _load_file(con, f, sha, ctx, batches, rewrite_of)
+    if result.status == STATUS_LOADED:
+        known.loaded[sha] = f.rel_path
+        known.paths[f.rel_path] = sha
+    return result
 
 
 def _rewritten(f: LandedFile, sha256: str, known: KnownFiles) -> str | None:
@@ -241,41 +243,63 @@ def _file_events(files: list[LandedFile], known: KnownFiles, ctx: LoadContext) -
     """For every file a _Start with its sha256, its checked batches, an _End (the reader side of load_files).
 
     Files that will not be loaded (unknown ending, bytes already loaded) get no batches; ``known.loaded`` is only
-    read here, and a copy whose original is still being loaded is read anyway (and drained by the consumer).
+    read here, and a copy whose original is still being loaded is read anyway (and skipped by the consumer). An
+    error that is not the file's own (those end in ``_End(error)``) stops the call, with a note naming the file.
     """
     for f in files:
-        if f.refusal is not None:
-            yield _Start("", UnreadableFile(f.refusal[1], f.refusal[0]))
-            yield _End()
-            continue
         try:
-            sha = discover.sha256_of(f.path)
-        except FileNotFoundError:
-            yield _Start(None)
-            yield _End()
-            continue
-        except OSError as exc:  # e.g. no permission to read it: recorded as failed, the others go on
-            reason = exc.strerror or type(exc).__name__
-            yield _Start("", UnreadableFile(f"cannot read the file ({reason})"))
-            yield _End()
-            continue
-        yield _Start(sha)
-        if f.format is None or sha in known.loaded:
-            yield _End()
-            continue
-        try:
-            yield from _checked_batches(f, ctx)
-        except UnreadableFile as exc:
-            yield _End(exc)
-        except Exception as exc:  # noqa: BLE001 - any other error fails this file only
-            log.exception("%s: unexpected error while reading; the file is recorded as failed", f.rel_path)
-            yield _End(internal_error(exc, "reading and checking"))
-        else:
-            yield _End()
+            yield from _events_of(f, known, ctx)
+        except Exception as exc:
+            exc.add_note(f"while ingestion's reader thread was taking up {f.rel_path}")
+            raise
 
 
-def _this_file(events: Iterator[_Ready | _End]) -> Iterator[_Ready]:
-    """The current file's batches out of the shared stream; its read error is raised after its last batch."""
+def _events_of(f: LandedFile, known: KnownFiles, ctx: LoadContext) -> Iterator[_Start | _Ready | _End]:
+    if f.refusal is not None:
+        yield _Start("", UnreadableFile(f.refusal[1], f.refusal[0]))
+        yield _End()
+        return
+    try:
+        sha = discover.sha256_of(f.path)
+    except FileNotFoundError:
+        yield _Start(None)
+        yield _End()
+        return
+    except OSError as exc:  # e.g. no permission to read it: recorded as failed, the others go on
+        reason = exc.strerror or type(exc).__name__
+        yield _Start("", UnreadableFile(f"cannot read the file ({reason})"))
+        yield _End()
+        return
+    yield _Start(sha)
+    if f.format is None or sha in known.loaded:
+        yield _End()
+        return
+    try:
+        yield from _checked_batches(f, ctx)
+    except UnreadableFile as exc:
+        yield _End(exc)
+    except Exception as exc:  # noqa: BLE001 - any other error fails this file only
+        log.exception("%s: unexpected error while reading; the file is recorded as failed", f.rel_path)
+        yield _End(internal_error(exc, "reading and checking"))
+    else:
+        yield _End()
+
+
+def _by_file(
+    files: list[LandedFile], events: Iterator[_Start | _Ready | _End]
+) -> Iterator[tuple[LandedFile, _Start, Iterator[_Ready]]]:
+    """The reader's stream cut into files: each with its _Start and its batches (which raise the file's read error
+    after the last one). Batches the consumer did not take (a file not loaded, or one that failed half-way) are
+    skipped when it asks for the next file."""
+    for f in files:
+        start = next(events)
+        assert isinstance(start, _Start), start  # one _Start per file, in order
+        batches = _this_file(events)
+        yield f, start, batches
+        _skip(batches)
+
+
+def _this_file(events: Iterator[_Start | _Ready | _End]) -> Iterator[_Ready]:
     for item in events:
         if isinstance(item, _End):
             if item.error is not None:
@@ -284,7 +308,7 @@ def _this_file(events: Iterator[_Ready | _End]) -> Iterator[_Ready]:
         yield item
 
 
-def _drain(batches: Iterator[_Ready]) -> None:
+def _skip(batches: Iterator[_Ready]) -> None:
     with contextlib.suppress(UnreadableFile):
         for _ in batches:
             pass

@@ -2,70 +2,44 @@
 
 While DuckDB appends batch n (its own threads, without the GIL), the next batch is read, hashed and checked:
 on a two-core machine that overlap is what keeps ingestion close to DuckDB's own loading speed. The producer
-never touches the database, so the per-file transaction stays in the consumer's thread. An exception in the
-producer is raised in the consumer at the point where the batch would have come; when the consumer stops
-early (an error while inserting), the producer is told to stop and is waited for before the file's transaction
-is rolled back.
+never touches the database, so the per-file transaction stays in the consumer's thread.
+
+The producer is a generator that only the single worker of a ``ThreadPoolExecutor`` advances, one ``next`` at a
+time, one item ahead of the consumer: the futures come in order, and an exception in the producer is raised by its
+future where the item would have come. When the consumer stops early (an error while inserting, or it closes the
+iterator), the pending step is cancelled or, when already running, waited for; the producer is closed in the
+worker, and the pool is shut down before the consumer goes on: no thread is left behind (the producer never
+touches the database, so what the consumer rolls back is its own).
 """
 
 from __future__ import annotations
 
-import queue
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import TypeVar
 
 T = TypeVar("T")
 
-_POLL_SECONDS = 0.1  # how often a blocked producer looks whether the consumer has gone
+_END = object()  # what ``next`` gives back after the producer's last item
 
 
-class _Done:
-    """End of the producer's items."""
-
-
-class _Failed:
-    def __init__(self, error: BaseException):
-        self.error = error
-
-
-def prefetched(items: Iterator[T], ahead: int = 1, name: str = "ingest-prefetch") -> Iterator[T]:
-    """``items`` in order, produced in a background thread at most ``ahead`` items before they are taken."""
-    handoff: queue.Queue = queue.Queue(maxsize=ahead)
-    stop = threading.Event()
-
-    def offer(item: object) -> bool:
-        while not stop.is_set():
-            try:
-                handoff.put(item, timeout=_POLL_SECONDS)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
+def prefetched(items: Iterator[T], name: str = "ingest-prefetch") -> Iterator[T]:
+    """``items`` in order, each produced in a background thread (``name``) while the one before is taken."""
+    with ThreadPoolExecutor(max_workers=1, initializer=_name_thread, initargs=(name,)) as worker:
+        pending = worker.submit(next, items, _END)
         try:
-            for item in items:
-                if not offer(item):
-                    return
-            offer(_Done())
-        except BaseException as exc:  # handed to the consumer, raised there
-            offer(_Failed(exc))
+            while (item := pending.result()) is not _END:
+                pending = worker.submit(next, items, _END)
+                yield item
         finally:
+            pending.cancel()
+            wait([pending])  # a step already running finishes first: the producer is never closed while running
             close = getattr(items, "close", None)
             if close is not None:
-                close()
+                worker.submit(close).result()
 
-    worker = threading.Thread(target=produce, name=name, daemon=True)
-    worker.start()
-    try:
-        while True:
-            item = handoff.get()
-            if isinstance(item, _Done):
-                return
-            if isinstance(item, _Failed):
-                raise item.error
-            yield item
-    finally:
-        stop.set()
-        worker.join()
+
+def _name_thread(name: str) -> None:
+    """The worker under the producer's name (not the pool's ``ThreadPoolExecutor-n_0``), as log records show it."""
+    threading.current_thread().name = name

@@ -68,12 +68,18 @@ CREATE TABLE IF NOT EXISTS {DUPLICATES} (
 )"""
 
 
-def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the raw schema and its tables when missing; the only change to existing tables is adding the
-    manifest's later columns (MANIFEST_ADDED_COLUMNS)."""
+def ensure_change_logs(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the raw schema and the change log raw.<source> of every contract source when missing (DDL from
+    ``contract.raw_table_ddl``). `riskcard build` calls this too: dbt's sources must exist before the first ingest."""
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
     for source in contract.SOURCES:
         con.execute(contract.raw_table_ddl(source, SCHEMA))
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the raw schema and its tables when missing; the only change to existing tables is adding the
+    manifest's later columns (MANIFEST_ADDED_COLUMNS)."""
+    ensure_change_logs(con)
     for ddl in (MANIFEST_DDL, QUARANTINE_DDL, DUPLICATES_DDL):
         con.execute(ddl)
     have = {

@@ -19,12 +19,24 @@ from transforms.core.settings import PROJECT_DIR, Settings
 DAGS_DIR = PROJECT_DIR / "dags"
 INGEST_DAG_ID = "riskcard_ingest"
 SCORECARD_DAG_ID = "riskcard_scorecard"
+INTRADAY_DAG_ID = "riskcard_intraday"
 RAW_LOGS_ASSET = "riskcard_raw_logs"
 SCORECARD_ASSET = "riskcard_scorecard"
 POOL_DESCRIPTION = "DuckDB takes one writer process: every task that writes the riskcard warehouse runs here"
 # A fixed start: nothing runs before it (catch-up is off), and backfills may reach back to it.
 START_DATE = dt.datetime(2024, 1, 1)
 MAX_RETRY_DELAY = dt.timedelta(minutes=30)
+
+
+def dag_arguments(settings: Settings) -> dict[str, Any]:
+    """What every riskcard DAG shares: its start, no catch-up, one run at a time, the task defaults, the tag."""
+    return {
+        "start_date": start_date(settings),
+        "catchup": False,
+        "max_active_runs": 1,
+        "default_args": task_defaults(settings),
+        "tags": ["riskcard"],
+    }
 
 
 # ---- task settings ------------------------------------------------------------------------------------------------
@@ -65,6 +77,17 @@ def ingest_timetable(settings: Settings):
     from airflow.sdk import CronTriggerTimetable
 
     return CronTriggerTimetable(settings.ingest_schedule, timezone=settings.timezone)
+
+
+def intraday_timetable(settings: Settings):
+    """Each raw-logs asset event (a batch that loaded rows), or the ``intraday_schedule`` timer when none arrives: a
+    silent source emits no event, so staleness is also checked on the clock."""
+    from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable
+
+    return AssetOrTimeSchedule(
+        timetable=CronTriggerTimetable(settings.intraday_schedule, timezone=settings.timezone),
+        assets=[raw_logs_asset()],
+    )
 
 
 def start_date(settings: Settings) -> dt.datetime:

@@ -9,6 +9,7 @@ Command line (used by docker/ and by the subprocess runner)::
     python -m transforms.orchestration.local_runner ensure-pool          # create/update the writer pool (1 slot)
     python -m transforms.orchestration.local_runner run-dag DAG_ID [--conf JSON] [--logical-date ISO] [--ingest-first]
     python -m transforms.orchestration.local_runner backfill DAG_ID --from DATE --to DATE [--ingest-first]
+                                                            # Airflow's backfill of as-of dates, run in this process
     python -m transforms.orchestration.local_runner describe --report FILE   # DagBag: import errors, tasks, settings
 """
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -27,6 +29,8 @@ from typing import Any
 
 from transforms.core.settings import PROJECT_DIR, Settings, load_settings
 from transforms.orchestration.dag_defaults import DAGS_DIR, INGEST_DAG_ID, POOL_DESCRIPTION
+
+log = logging.getLogger(__name__)
 
 
 # ---- a local Airflow for dag.test() -------------------------------------------------------------------------------
@@ -41,7 +45,6 @@ def airflow_env(home: Path, dags_folder: Path = DAGS_DIR) -> dict[str, str]:
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
-        "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
         "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
         "SCARF_ANALYTICS": "false",
         "DO_NOT_TRACK": "1",
@@ -92,11 +95,18 @@ def _run_report(dag_run, seconds: float) -> dict[str, Any]:
         "dag_id": dag_run.dag_id,
         "run_id": dag_run.run_id,
         "state": str(state.value if hasattr(state, "value") else state),
+        "run_type": str(dag_run.run_type),
         "logical_date": dag_run.logical_date.isoformat() if dag_run.logical_date else None,
+        "data_interval_start": _iso(dag_run.data_interval_start),
+        "data_interval_end": _iso(dag_run.data_interval_end),
         "conf": dag_run.conf,
         "seconds": round(seconds, 2),
         "tasks": tasks,
     }
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value else None
 
 
 def prepare_local_airflow() -> None:
@@ -126,26 +136,209 @@ def run_dag(dag_id: str, conf: dict[str, Any] | None = None, logical_date: dt.da
     return _run_report(dag_run, time.perf_counter() - started)
 
 
+def sync_dags_to_db() -> None:
+    """Parse the DAGs folder and write the DAGs into the metadata DB (what the dag-processor does; dag.test() does the
+    same before its run): a backfill is planned from the serialized DAG."""
+    from airflow.dag_processing.bundles.manager import DagBundlesManager
+    from airflow.dag_processing.dagbag import BundleDagBag, sync_bag_to_db
+
+    manager = DagBundlesManager()
+    manager.sync_bundles_to_db()
+    for bundle in manager.get_all_dag_bundles():
+        if not bundle.is_initialized:
+            bundle.initialize()
+        bag = BundleDagBag(dag_folder=bundle.path, bundle_path=bundle.path, bundle_name=bundle.name)
+        if bag.import_errors:
+            raise RuntimeError(f"DAG import errors: {json.dumps(bag.import_errors, indent=2)}")
+        sync_bag_to_db(bag, bundle.name, bundle.version)
+
+
 def run_backfill(dag_id: str, date_from: dt.date, date_to: dt.date) -> dict:
-    """A backfill of as-of dates, one dag.test() run per date, oldest first (like `airflow backfill create` with
-    max_active_runs 1). Each run gets the logical date the scheduler would give it and its as-of date as a param
-    (dag.test infers a manual data interval, which ends rather than starts at the logical date). Stops at the
-    first failed run: later dates would publish over a gap."""
+    """Airflow's own backfill of the as-of dates ``date_from`` .. ``date_to``, run in this process.
+
+    - Planned by Airflow: ``airflow.models.backfill._create_backfill`` (what `airflow backfill create` and the REST
+      API call) makes one queued DagRun of run_type ``backfill`` per as-of day D, with the logical date and data
+      interval the DAG's timetable gives it ([D scorecard_time, D+1 scorecard_time) local) and no as_of_date param:
+      the plan task derives D from the data interval, as for a scheduled run. Max active runs 1; a date that already
+      has a run is run again (reprocess behaviour "completed", as in the README's command).
+    - Started by the scheduler's own rule (``SchedulerJobRunner._start_queued_dagruns``): one run at a time, in the
+      backfill's order, oldest first.
+    - Each started run's tasks are executed here the way dag.test() executes them (no executor, no API server).
+
+    The first failed run cancels the rest, as `cancel` does in the REST API (later dates would publish over a gap).
+    The DAG is unpaused first: the scheduler starts no run of a paused DAG, backfills included."""
     from zoneinfo import ZoneInfo
 
+    from airflow.jobs.job import Job
+    from airflow.jobs.scheduler_job_runner import SchedulerJobRunner
+    from airflow.models.backfill import ReprocessBehavior, _create_backfill
+    from airflow.utils.session import create_session
+
     settings = load_settings()
+    dag = _load_dag(dag_id)
+    sync_dags_to_db()
+    _unpause(dag_id)
     hh, mm = (int(x) for x in settings.scorecard_time.split(":"))
-    runs = []
-    day = date_from
-    while day <= date_to:
-        logical = dt.datetime(day.year, day.month, day.day, hh % 24, mm, tzinfo=ZoneInfo(settings.timezone))
-        report = run_dag(dag_id, conf={"as_of_date": day.isoformat()}, logical_date=logical)
-        runs.append(report)
-        if report["state"] != "success":
+    tz = ZoneInfo(settings.timezone)
+    backfill = _create_backfill(
+        dag_id=dag_id,
+        from_date=dt.datetime.combine(date_from, dt.time(hh % 24, mm), tz),
+        to_date=dt.datetime.combine(date_to, dt.time(hh % 24, mm), tz),
+        max_active_runs=1,
+        reverse=False,
+        dag_run_conf=None,
+        triggering_user_name="riskcard",
+        reprocess_behavior=ReprocessBehavior.COMPLETED,
+    )
+    scheduler = SchedulerJobRunner(job=Job())
+    runs: list[dict[str, Any]] = []
+    while True:
+        with create_session() as session:
+            scheduler._start_queued_dagruns(session)
+        started = _backfill_runs(backfill.id, state="running")
+        if not started:
             break
-        day += dt.timedelta(days=1)
-    return {"dag_id": dag_id, "from": date_from.isoformat(), "to": date_to.isoformat(), "runs": runs,
-            "state": "success" if runs and all(r["state"] == "success" for r in runs) else "failed"}  # fmt: skip
+        for run_id in started:
+            runs.append(_execute_run(dag, run_id))
+        if runs[-1]["state"] != "success":
+            _cancel_backfill(backfill.id)
+            break
+    with create_session() as session:
+        scheduler._mark_backfills_complete(session=session)
+    report = _backfill_report(backfill.id)
+    # success: every date of the backfill has a run and every run succeeded (none skipped, cancelled or failed)
+    ok = bool(report["dag_runs"]) and all(r["state"] == "success" for r in report["dag_runs"])
+    return {
+        "dag_id": dag_id,
+        "from": date_from.isoformat(),
+        "to": date_to.isoformat(),
+        "backfill": report,
+        "runs": runs,
+        "state": "success" if ok else "failed",
+    }
+
+
+def _unpause(dag_id: str) -> None:
+    from airflow.models.dag import DagModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import update
+
+    with create_session() as session:
+        session.execute(update(DagModel).where(DagModel.dag_id == dag_id).values(is_paused=False))
+
+
+def _backfill_runs(backfill_id: int, state: str | None = None) -> list[str]:
+    """Run ids of the backfill's DagRuns (optionally only those in ``state``), in the backfill's order."""
+    from airflow.models.backfill import BackfillDagRun
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    query = (
+        select(DagRun.run_id)
+        .join(BackfillDagRun, BackfillDagRun.dag_run_id == DagRun.id)
+        .where(BackfillDagRun.backfill_id == backfill_id)
+        .order_by(BackfillDagRun.sort_ordinal)
+    )
+    if state is not None:
+        query = query.where(DagRun.state == state)
+    with create_session() as session:
+        return list(session.scalars(query))
+
+
+def _execute_run(dag, run_id: str) -> dict[str, Any]:
+    """Run a started DagRun's tasks in this process until the run finishes: dag.test()'s loop (the run's own state
+    machine decides what is ready, retries included; each task runs through Airflow's in-process task runner), on
+    a run someone else created."""
+    from airflow import settings as airflow_settings
+    from airflow.models.dagrun import DagRun
+    from airflow.sdk import timezone
+    from airflow.sdk.definitions.dag import _run_task
+    from airflow.serialization.serialized_objects import DagSerialization
+    from airflow.utils.state import DagRunState, TaskInstanceState
+    from sqlalchemy import select
+
+    started = time.perf_counter()
+    scheduler_dag = DagSerialization.deserialize_dag(DagSerialization.serialize_dag(dag))
+    session = airflow_settings.Session()
+    try:
+        dag_run = session.scalar(select(DagRun).where(DagRun.dag_id == dag.dag_id, DagRun.run_id == run_id))
+        dag_run.dag = scheduler_dag
+        while dag_run.state == DagRunState.RUNNING:
+            session.expire_all()
+            schedulable, _ = dag_run.update_state(session=session)
+            for ti in schedulable:
+                if ti.state != TaskInstanceState.UP_FOR_RESCHEDULE:
+                    ti.try_number += 1
+                ti.state = TaskInstanceState.SCHEDULED
+                ti.scheduled_dttm = timezone.utcnow()
+            session.commit()
+            scheduled = [ti for ti in dag_run.get_task_instances(session=session)
+                         if ti.state == TaskInstanceState.SCHEDULED]  # fmt: skip
+            if not scheduled and dag_run.state == DagRunState.RUNNING:
+                time.sleep(1)  # a task waits for its retry delay
+            for ti in scheduled:
+                try:
+                    _run_task(ti=ti, task=dag.task_dict[ti.task_id], run_triggerer=True)
+                except Exception:  # noqa: BLE001 - as dag.test(): the task's state says what happened
+                    log.exception("task %s of %s failed", ti.task_id, run_id)
+        return _run_report(dag_run, time.perf_counter() - started)
+    finally:
+        session.close()
+
+
+def _cancel_backfill(backfill_id: int) -> None:
+    """Pause the backfill and fail its queued runs (what the REST API's cancel does); completed by the scheduler's
+    rule afterwards."""
+    from airflow.models.backfill import Backfill, BackfillDagRun
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from airflow.utils.state import DagRunState
+    from sqlalchemy import select, update
+
+    with create_session() as session:
+        session.execute(update(Backfill).where(Backfill.id == backfill_id).values(is_paused=True))
+        runs = select(BackfillDagRun.dag_run_id).where(BackfillDagRun.backfill_id == backfill_id)
+        session.execute(
+            update(DagRun)
+            .where(DagRun.id.in_(runs), DagRun.state == DagRunState.QUEUED)
+            .values(state=DagRunState.FAILED)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _backfill_report(backfill_id: int) -> dict[str, Any]:
+    from airflow.models.backfill import Backfill, BackfillDagRun
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        backfill = session.get(Backfill, backfill_id)
+        rows = session.execute(
+            select(BackfillDagRun.sort_ordinal, BackfillDagRun.logical_date, BackfillDagRun.exception_reason,
+                   DagRun.run_id, DagRun.state)
+            .join(DagRun, DagRun.id == BackfillDagRun.dag_run_id, isouter=True)
+            .where(BackfillDagRun.backfill_id == backfill_id)
+            .order_by(BackfillDagRun.sort_ordinal)
+        ).all()  # fmt: skip
+        return {
+            "id": backfill.id,
+            "from_date": backfill.from_date.isoformat(),
+            "to_date": backfill.to_date.isoformat(),
+            "max_active_runs": backfill.max_active_runs,
+            "completed_at": backfill.completed_at.isoformat() if backfill.completed_at else None,
+            "dag_runs": [
+                {
+                    "sort_ordinal": n,
+                    "logical_date": logical.isoformat() if logical else None,
+                    "run_id": run_id,
+                    "state": str(state) if state else None,
+                    "exception_reason": reason,
+                }
+                for n, logical, reason, run_id, state in rows
+            ],  # fmt: skip
+        }
 
 
 def describe_dags() -> dict:
@@ -174,11 +367,14 @@ def describe_dags() -> dict:
                 "outlets": [getattr(o, "name", str(o)) for o in task.outlets],
                 "trigger_rule": str(task.trigger_rule),
             }
+        clock = getattr(dag.timetable, "timetable", dag.timetable)  # an asset-or-time schedule's timer
+        condition = getattr(dag.timetable, "asset_condition", None)
         dags[dag_id] = {
             "fileloc": dag.fileloc,
             "timetable": type(dag.timetable).__name__,
-            "expression": getattr(dag.timetable, "expression", None),
-            "timezone": str(getattr(dag.timetable, "timezone", "")) or None,
+            "expression": getattr(clock, "expression", None),
+            "timezone": str(getattr(clock, "timezone", "")) or None,
+            "schedule_assets": sorted(a.name for a in getattr(condition, "objects", [condition]) if a is not None),
             "catchup": dag.catchup,
             "max_active_runs": dag.max_active_runs,
             "params": {k: dag.params.get_param(k).value for k in dag.params},
@@ -267,7 +463,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = {
         "ensure-pool": sub.add_parser("ensure-pool", help="create or update the DuckDB writer pool (1 slot)"),
         "run-dag": sub.add_parser("run-dag", help="one dag.test() run"),
-        "backfill": sub.add_parser("backfill", help="one run per as-of date, oldest first"),
+        "backfill": sub.add_parser("backfill", help="Airflow's backfill: one run per as-of date, oldest first"),
         "describe": sub.add_parser("describe", help="the DagBag as JSON"),
     }
     commands["run-dag"].add_argument("dag_id")

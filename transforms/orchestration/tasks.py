@@ -265,6 +265,27 @@ def notify_published(published: dict[str, Any]) -> dict[str, Any]:
     return {**published, "summary": message, "webhook_delivered": delivered}
 
 
+# ---- intraday monitoring ----------------------------------------------------------------------------------------
+def monitor_intraday(triggering_asset_events=None) -> dict[str, Any]:
+    """Provisional indicators as of now, breach and staleness episodes, their alerts (`riskcard monitor`)."""
+    from transforms.monitoring.monitor import monitor
+
+    for asset, events in (triggering_asset_events or {}).items():
+        for event in events:
+            log.info("triggered by %s: %s", getattr(asset, "name", asset), getattr(event, "extra", None))
+    if not triggering_asset_events:
+        log.info("triggered by the timer (no raw-logs event): staleness check and, when due, a refresh")
+    settings = load_settings()
+    result = monitor(settings)
+    log.info(
+        "provisional leaves of %s as of %s (%s): %d open breach(es), %d stale source(s), %d alert(s) delivered",
+        result.as_of_date, result.now.isoformat(), "refreshed" if result.refreshed else "nothing new",
+        len(result.breaches), len(result.stale_sources), len(result.alerts),
+    )  # fmt: skip
+    out = result.to_dict()
+    return {k: out[k] for k in ("now", "as_of_date", "refreshed", "breaches", "stale_sources", "alerts", "seconds")}
+
+
 # ---- failure alerts -----------------------------------------------------------------------------------------------
 def alert_task_failure(context: dict[str, Any]) -> None:
     """on_failure_callback: e-mail/webhook the engineer when a task fails for good.

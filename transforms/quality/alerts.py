@@ -128,13 +128,7 @@ def send_alerts(
     except Exception:  # noqa: BLE001 - an alerting bug must not hide the validation result
         log.exception("could not compose the data-quality alert for run %s", outcome.run_id)
         return [Delivery("compose", "-", False, "could not compose the alert")]
-    deliveries: list[Delivery] = []
-    if settings.smtp_host and settings.smtp_to:
-        deliveries.append(_deliver("smtp", f"{settings.smtp_host}:{settings.smtp_port}", send_email, settings, alert))
-    elif settings.smtp_host:
-        log.error("alert not e-mailed: smtp_host is set but smtp_to is empty")
-    if settings.webhook_url:
-        deliveries.append(_deliver("webhook", mask_url(settings.webhook_url), post_webhook, settings, alert))
+    deliveries = deliver(settings, alert)
     if not deliveries:
         log.warning(
             "data-quality failures for %s but no alert target is configured (smtp_host/webhook_url)", outcome.as_of
@@ -142,14 +136,28 @@ def send_alerts(
     return deliveries
 
 
-def _deliver(channel: str, target: str, fn, settings, alert: Alert) -> Delivery:
+def deliver(settings, alert: Alert, *, what: str = "data-quality alert", skip: tuple[str, ...] = ()) -> list[Delivery]:
+    """Send one alert to every configured channel (SMTP, webhook) except those in ``skip``; one Delivery each (none
+    when no channel is configured). Never raises: a channel's failure is logged and reported in its Delivery."""
+    deliveries: list[Delivery] = []
+    if settings.smtp_host and settings.smtp_to and "smtp" not in skip:
+        target = f"{settings.smtp_host}:{settings.smtp_port}"
+        deliveries.append(_deliver("smtp", target, send_email, settings, alert, what))
+    elif settings.smtp_host and not settings.smtp_to:
+        log.error("%s not e-mailed: smtp_host is set but smtp_to is empty", what)
+    if settings.webhook_url and "webhook" not in skip:
+        deliveries.append(_deliver("webhook", mask_url(settings.webhook_url), post_webhook, settings, alert, what))
+    return deliveries
+
+
+def _deliver(channel: str, target: str, fn, settings, alert: Alert, what: str) -> Delivery:
     try:
         fn(settings, alert)
     except Exception as exc:  # noqa: BLE001 - logged and reported, never raised (see module docstring)
         message = str(exc) if isinstance(exc, DeliveryError) else _scrubbed(f"{type(exc).__name__}: {exc}", settings)
-        log.error("data-quality alert via %s to %s failed: %s", channel, target, message)
+        log.error("%s via %s to %s failed: %s", what, channel, target, message)
         return Delivery(channel, target, False, message)
-    log.info("data-quality alert sent via %s to %s", channel, target)
+    log.info("%s sent via %s to %s", what, channel, target)
     return Delivery(channel, target, True)
 
 
@@ -164,6 +172,8 @@ def send_email(settings, alert: Alert) -> None:
     msg["Subject"] = alert.subject
     msg["From"] = settings.smtp_from
     msg["To"] = ", ".join(settings.smtp_to)
+    if alert.payload.get("alert_id"):  # lets a mailbox drop a repeat (transforms.monitoring.outbox)
+        msg["Message-ID"] = f"<{alert.payload['alert_id']}@riskcard>"
     msg.set_content(alert.text)
     msg.add_attachment(
         json.dumps(alert.payload, ensure_ascii=False, indent=2, default=str).encode(),

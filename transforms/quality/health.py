@@ -5,7 +5,11 @@ logs (raw.<source>), so that the ``ingestion_health`` suite can check each sourc
 expectations. Definitions (all in the bank's local time zone, window = the ``window_days`` local days ending
 on D):
 
-- ``records_in_window``: raw rows with ``updated_at`` in [00:00 of D-(window_days-1), 00:00 of D+1).
+- ``records_in_window``: what dbt's ``int_source_records`` counts, the `no_data` rule of the leaves: entities in
+  their state as of D (newest version with ``updated_at`` before the end of D; ties: later ``_ingest_seq``, then
+  later ``_row_number``) whose own timestamp (the contract's ``event_time``: ``event_at``, ``opened_at``,
+  ``started_at``, ``scheduled_at``) is in the window [00:00 of D-(window_days-1), 00:00 of D+1). A late update of
+  an entity from an older window is not a record of this one (``tests/test_dbt_scenarios.py`` compares both counts).
 - ``age_days``: D minus the local day of the newest ``updated_at`` up to the end of D (NULL: no record at all);
   ``allowed_age_days`` = ``freshness_days(source)`` - 1 (transactions, complaints, backups: a record on D;
   incidents: within the 7 days ending on D).
@@ -34,7 +38,7 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from transforms.core.contract import SOURCES
+from transforms.core.contract import CONTRACT, SOURCES
 from transforms.core.warehouse import table_exists
 from transforms.core.windows import Window, window_days, window_for
 
@@ -220,17 +224,15 @@ def _source_row(con, settings, window: Window, source: str, hw: int, failed: lis
 
 
 def _raw_facts(con, settings, window: Window, source: str, hw: int) -> dict:
-    raw_rows, in_window, last_update = con.execute(
+    raw_rows, last_update = con.execute(
         f"""
-        SELECT
-            count(*),
-            count(*) FILTER (WHERE updated_at >= $start AND updated_at < $end),
-            max(updated_at) FILTER (WHERE updated_at < $end)
+        SELECT count(*), max(updated_at) FILTER (WHERE updated_at < $end)
         FROM raw.{source}
         WHERE _ingest_seq <= $hw
         """,
-        {"start": window.start, "end": window.end, "hw": hw},
+        {"end": window.end, "hw": hw},
     ).fetchone()
+    in_window = records_in_window(con, window, source, hw)
     days = [
         d
         for (d,) in con.execute(
@@ -253,6 +255,33 @@ def _raw_facts(con, settings, window: Window, source: str, hw: int) -> dict:
         "age_days": age,
         "longest_gap_days": longest_gap(days, window),
     }
+
+
+def records_in_window(con, window: Window, source: str, hw: int = NO_BOUND) -> int:
+    """The entities of ``source`` whose state as of the window's as-of date has its own timestamp in the window
+    (the module docstring; dbt's ``int_source_records``), from the raw rows with ``_ingest_seq`` up to ``hw``.
+
+    Only an entity with a version timestamped in the window can have its state there, so the versions of those
+    entities are all that is read."""
+    key, event_time = CONTRACT[source].key, CONTRACT[source].event_time
+    (count,) = con.execute(
+        f"""
+        WITH known AS (
+            SELECT {key} AS entity, {event_time} AS event_time, updated_at, _ingest_seq, _row_number
+            FROM raw.{source}
+            WHERE updated_at < $end AND _ingest_seq <= $hw
+        ),
+        states AS (
+            SELECT entity, arg_max(event_time, (updated_at, _ingest_seq, _row_number)) AS event_time
+            FROM known
+            WHERE entity IN (SELECT entity FROM known WHERE event_time >= $start AND event_time < $end)
+            GROUP BY entity
+        )
+        SELECT count(*) FROM states WHERE event_time >= $start AND event_time < $end
+        """,
+        {"start": window.start, "end": window.end, "hw": hw},
+    ).fetchone()
+    return int(count)
 
 
 def longest_gap(days: list[dt.date], window: Window) -> int:

@@ -27,11 +27,11 @@ from transforms.quality.health import failed_files, ingestion_health_frame
 from transforms.quality.record import record_outcome
 from transforms.quality.results import ValidationOutcome
 from transforms.quality.suites import load_suite
+from transforms.scoring.levels import LEVELS as LEVELS  # the likelihood scale; publishing imports it from here
 
 log = logging.getLogger(__name__)
 
 DATA_SUITES = ("ingestion_health", "indicators")
-LEVELS = (0.2, 0.4, 0.6, 0.8, 1.0)
 
 
 def new_run_id(prefix: str = "val") -> str:

@@ -29,7 +29,14 @@ from typing import Any
 import pandas as pd
 
 from transforms.quality.results import ExpectationResult
-from transforms.quality.suites import SUITE_NAMES, ExpectationSpec, SuiteSpec, load_suite, suite_path
+from transforms.quality.suites import (
+    SUITE_NAMES,
+    ExpectationSpec,
+    SuiteSpec,
+    load_suite,
+    scale_parameters,
+    suite_path,
+)
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +47,8 @@ MAX_LISTED = 10  # unexpected rows named in an observed-value text
 
 @dataclass(frozen=True)
 class SuiteBatch:
-    """One suite and the dataframe it validates, with the suite's parameter values."""
+    """One suite and the dataframe it validates, with the suite's parameter values (the likelihood scale's are added
+    by :func:`run_suites` for every suite: :func:`transforms.quality.suites.scale_parameters`)."""
 
     suite: SuiteSpec
     frame: pd.DataFrame
@@ -72,7 +80,8 @@ def run_suites(
     runs = []  # (suite spec, key columns, GX result identifier, GX suite result)
     for batch in batches:
         spec = batch.suite
-        spec.check_parameters(batch.parameters)
+        parameters = {**scale_parameters(), **batch.parameters}
+        spec.check_parameters(parameters)
         suite = context.suites.add_or_update(gx.ExpectationSuite(**_suite_payload(spec)))
         asset = _asset(datasource, spec.name)
         batch_definition = _batch_definition(asset)
@@ -90,7 +99,7 @@ def run_suites(
         )
         outcome = checkpoint.run(
             batch_parameters={"dataframe": batch.frame},
-            expectation_parameters=batch.parameters,
+            expectation_parameters=parameters,
             run_id=RunIdentifier(run_name=run_id, run_time=run_time),
         )
         runs.extend((spec, keys, identifier, suite_result) for identifier, suite_result in outcome.run_results.items())

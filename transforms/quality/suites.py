@@ -9,7 +9,9 @@ review fails loudly instead of silently weakening a check:
 - every expectation has a short ``meta.name``, unique in the suite: the name alerts and ``ops.dq_alerts`` use;
 - values that depend on settings or the catalogue are GX suite parameters (``{"$PARAMETER": "leaf_count"}``),
   declared in the suite's ``meta.parameters`` and supplied by the runner; an undeclared or unsupplied
-  parameter is an error.
+  parameter is an error. So is the likelihood scale (:func:`scale_parameters`, from
+  ``transforms.scoring.levels``, its one definition), which the runner supplies to every suite: no suite file
+  writes the scale's values.
 """
 
 from __future__ import annotations
@@ -19,8 +21,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from transforms.scoring.levels import HIGHEST_LEVEL, LEVELS, LOWEST_LEVEL
+
 SEVERITIES = ("critical", "warning")
 SUITE_NAMES = ("indicators", "ingestion_health", "scorecard")
+
+
+def scale_parameters() -> dict[str, Any]:
+    """The likelihood scale as suite parameters, supplied to every suite (a suite declares the ones it uses)."""
+    return {
+        "likelihood_levels": list(LEVELS),
+        "lowest_level": LOWEST_LEVEL,
+        "highest_level": HIGHEST_LEVEL,
+        "lowest_level_set": [LOWEST_LEVEL],
+    }
 
 
 class SuiteFileError(ValueError):

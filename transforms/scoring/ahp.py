@@ -26,7 +26,8 @@ from typing import Any
 
 import numpy as np
 
-METHODS = ("eigenvector", "geometric")
+from transforms.core.settings import AHP_METHODS as METHODS  # ("eigenvector", "geometric"): one list, in core
+
 DEFAULT_METHOD = "eigenvector"
 CR_LIMIT = 0.1
 
@@ -54,6 +55,7 @@ RANDOM_INDEX: dict[int, float] = {
 # 1/6 as 0.167: three decimals are off by at most 0.2 %, and 0.33 for 1/3 by 1 %. A genuine judgment error moves a
 # cell by at least one step of Saaty's scale, and adjacent scale values differ by 11 % or more (8 vs 9), so 1 %
 # accepts every honest rounding and no real inconsistency. The same tolerance applies to the 1/9…9 range check.
+# It is the one reciprocity rule (:func:`is_reciprocal`): the paper audit's repair changes exactly the cells it rejects.
 RECIPROCITY_RTOL = 1e-2
 DIAGONAL_ATOL = 1e-9
 SAATY_MIN, SAATY_MAX = 1 / 9, 9.0
@@ -325,6 +327,11 @@ def _no_duplicates(path: Path, line: int, kind: str, labels) -> None:
 # ---- validation ---------------------------------------------------------------------------------------------
 
 
+def is_reciprocal(a_ij: float, a_ji: float) -> bool:
+    """Whether a(i,j) and a(j,i) are reciprocal judgments: their product is 1 within :data:`RECIPROCITY_RTOL`."""
+    return abs(a_ij * a_ji - 1) <= RECIPROCITY_RTOL
+
+
 def validate_matrix(m: JudgmentMatrix) -> list[Defect]:
     """Every defect of the matrix: shape and labels, then each non-positive, diagonal, non-reciprocal and
     out-of-scale cell, by row and column label with both values. Out-of-scale cells are warnings."""
@@ -371,7 +378,7 @@ def validate_matrix(m: JudgmentMatrix) -> list[Defect]:
     for i in range(rows):
         for j in range(i + 1, cols):
             product = a[i][j] * a[j][i]
-            if abs(product - 1) > RECIPROCITY_RTOL:
+            if not is_reciprocal(a[i][j], a[j][i]):
                 defects.append(
                     Defect(
                         RECIPROCITY,
@@ -612,6 +619,7 @@ __all__ = [
     "analyse_experts",
     "consistency",
     "eigenvector_weights",
+    "is_reciprocal",
     "geometric_mean_weights",
     "parse_judgment",
     "priority_weights",

@@ -23,6 +23,7 @@ from transforms.scoring.ahp import (
     AhpResult,
     JudgmentMatrix,
     analyse,
+    is_reciprocal,
     read_matrix,
 )
 from transforms.scoring.profiles import WeightProfile, load_profile
@@ -89,12 +90,14 @@ def load_case_study(settings) -> tuple[Path, dict[str, Any]]:
 
 
 def repair_from_upper(m: JudgmentMatrix) -> tuple[JudgmentMatrix, list[dict[str, Any]]]:
-    """Set every non-reciprocal lower cell a(j,i), i < j, to 1/a(i,j): the upper triangle holds the judgments."""
+    """Set every non-reciprocal lower cell a(j,i), i < j, to 1/a(i,j): the upper triangle holds the judgments.
+    Non-reciprocal is the validation's rule (``ahp.is_reciprocal``), so the repair changes exactly the cells the
+    reciprocity check names, and leaves a rounded reciprocal such as 0.333 for 1/3 as written."""
     values = [list(row) for row in m.values]
     changes = []
     for i in range(m.n):
         for j in range(i + 1, m.n):
-            if abs(values[i][j] * values[j][i] - 1) > 1e-9:
+            if not is_reciprocal(values[i][j], values[j][i]):
                 new = 1 / values[i][j]
                 changes.append(
                     {

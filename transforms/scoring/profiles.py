@@ -157,97 +157,50 @@ def load_profile(
 def check_profile(
     name_or_path: str | Path, settings, method: str | None = None, catalogue: Catalogue | None = None
 ) -> ProfileCheck:
-    """Read a profile and analyse every matrix it uses; never raises for bad content (see ``problems``)."""
+    """Read a profile and analyse every matrix it uses; never raises for bad content (see ``problems``).
+
+    The problems come in this order: the file's top-level keys, the criteria's comparison, the [leaves] table and
+    each criterion's leaves (catalogue order), then whether the profile is labelled as an override rightly."""
     if method is not None:
         check_method(method)
     path = profile_path(name_or_path, settings)
-    check = ProfileCheck(name=path.stem, path=path, method=method or settings.ahp_method, override=False)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        known = ", ".join(available_profiles(settings)) or "none"
-        check.problems.append(f"cannot read weight profile {path} ({exc.strerror or exc}); known profiles: {known}")
-        return check
-    try:
-        doc = tomllib.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        check.problems.append(f"{path}: not valid TOML ({exc})")
-        return check
+    raw, doc, unreadable = _read_profile(path, settings)
+    if unreadable is not None:
+        return ProfileCheck(path.stem, path, method or settings.ahp_method, override=False, problems=[unreadable])
     catalogue = catalogue or load_catalogue(settings)
-    problems = check.problems
-
-    for key in sorted(set(doc) - _TOP_KEYS):
-        problems.append(f"{path}: unknown key {key!r} (allowed: {', '.join(sorted(_TOP_KEYS))})")
-    name = doc.get("name", path.stem)
-    if name != path.stem:
-        problems.append(f"{path}: name = {name!r} must match the file name {path.stem!r}")
-    declared_method = doc.get("method")
-    if declared_method is not None and declared_method not in METHODS:
-        problems.append(f"{path}: method = {declared_method!r} is not one of {', '.join(METHODS)}")
-        declared_method = None
-    ahp_method = method or declared_method or settings.ahp_method
-    declared_override = doc.get("override", False)
-    if not isinstance(declared_override, bool):
-        problems.append(f"{path}: override must be true or false, got {declared_override!r}")
-        declared_override = False
-
-    files: list[Path] = []
-    explicit: list[str] = []
-    used_matrix = False
-
-    def comparison(label: str, spec: Any, items: list[str]) -> dict[str, float] | None:
-        nonlocal used_matrix
-        weights, result, kind, spec_files = _resolve(path, label, spec, items, ahp_method, settings, problems)
-        files.extend(spec_files)
-        if result is not None:
-            check.results.append(result)
-            if not result.valid:
-                problems.append(f"{label}: " + "; ".join(result.problems()))
-        if kind == "weights":
-            explicit.append(label)
-        elif kind is not None:
-            used_matrix = True
-        return weights
-
     criteria_ids = catalogue.criterion_ids
-    criterion_weights = comparison("criteria", doc.get("criteria"), criteria_ids)
-    leaves_doc = doc.get("leaves")
-    local_weights: dict[str, dict[str, float]] = {}
-    if not isinstance(leaves_doc, dict):
-        problems.append(f"{path}: missing [leaves] table (one entry per criterion: {', '.join(criteria_ids)})")
-        leaves_doc = {}
-    for key in sorted(set(leaves_doc) - set(criteria_ids)):
-        problems.append(f"{path}: [leaves] has {key!r}, which is not a criterion of the catalogue")
-    for cid in criteria_ids:
-        leaf_ids = [i.indicator_id for i in catalogue.leaves_of(cid)]
-        if cid not in leaves_doc:
-            problems.append(f"{path}: [leaves] has no entry for {cid} (its leaves: {', '.join(leaf_ids)})")
-            continue
-        weights = comparison(f"leaves of {cid}", leaves_doc[cid], leaf_ids)
-        if weights is not None:
-            local_weights[cid] = weights
 
-    override = bool(explicit)
-    if override and not declared_override:
-        problems.append(
-            f"{path}: gives explicit weights for {', '.join(explicit)} but does not declare override = true "
-            "(explicit weights must be labelled as an override)"
-        )
-    if declared_override and not override:
-        problems.append(f"{path}: declares override = true but every weight comes from a judgment matrix")
-    check.method = ahp_method if used_matrix else EXPLICIT
-    check.override = override
-    if problems or criterion_weights is None or len(local_weights) != len(criteria_ids):
+    header = _header(path, doc, method, settings)
+    criteria = _comparison(path, "criteria", doc.get("criteria"), criteria_ids, header.method, settings)
+    leaves = _leaves(path, doc.get("leaves"), catalogue, header.method, settings)
+    comparisons = [criteria, *leaves.comparisons.values()]
+    explicit = [c.label for c in comparisons if c.form == "weights"]
+    problems = [
+        *header.problems,
+        *criteria.problems,
+        *leaves.problems,
+        *_override_problems(path, explicit, header.declared_override),
+    ]
+    used_matrix = any(c.form not in (None, "weights") for c in comparisons)
+    check = ProfileCheck(
+        name=path.stem,
+        path=path,
+        method=header.method if used_matrix else EXPLICIT,
+        override=bool(explicit),
+        results=[c.result for c in comparisons if c.result is not None],
+        problems=problems,
+    )
+    local_weights = {cid: c.weights for cid, c in leaves.comparisons.items() if c.weights is not None}
+    if problems or criteria.weights is None or len(local_weights) != len(criteria_ids):
         return check
 
-    content_hash = _content_hash(check.method, raw, files)
     profile = WeightProfile(
         name=check.name,
         method=check.method,
-        override=override,
-        criterion_weights=criterion_weights,
+        override=check.override,
+        criterion_weights=criteria.weights,
         local_weights=local_weights,
-        content_hash=content_hash,
+        content_hash=_content_hash(check.method, raw, [f for c in comparisons for f in c.files]),
         checks=list(check.results),
         path=path,
         description=str(doc.get("description", "")),
@@ -255,41 +208,127 @@ def check_profile(
     )
     total = sum(profile.global_weights.values())
     if abs(total - 1) > WEIGHT_SUM_TOL:  # cannot happen with normalised parts; guard the invariant anyway
-        problems.append(f"{path}: the {len(profile.global_weights)} global leaf weights sum to {total!r}, not 1")
+        check.problems.append(f"{path}: the {len(profile.global_weights)} global leaf weights sum to {total!r}, not 1")
         return check
     check.profile = profile
     return check
 
 
-def _resolve(
-    profile: Path, label: str, spec: Any, items: list[str], method: str, settings, problems: list[str]
-) -> tuple[dict[str, float] | None, AhpResult | None, str | None, list[Path]]:
-    """One comparison -> (weights in catalogue order or None, AHP result or None, form used, files read)."""
+def _read_profile(path: Path, settings) -> tuple[bytes, dict[str, Any], str | None]:
+    """The profile's bytes and TOML document, or why it cannot be read."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        known = ", ".join(available_profiles(settings)) or "none"
+        return b"", {}, f"cannot read weight profile {path} ({exc.strerror or exc}); known profiles: {known}"
+    try:
+        return raw, tomllib.loads(raw.decode("utf-8")), None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        return raw, {}, f"{path}: not valid TOML ({exc})"
+
+
+@dataclass(frozen=True)
+class _Header:
+    """The profile's top-level keys: the AHP method that applies, whether it declares an override, problems."""
+
+    method: str
+    declared_override: bool
+    problems: tuple[str, ...]
+
+
+def _header(path: Path, doc: dict[str, Any], method: str | None, settings) -> _Header:
+    allowed = ", ".join(sorted(_TOP_KEYS))
+    problems = [f"{path}: unknown key {key!r} (allowed: {allowed})" for key in sorted(set(doc) - _TOP_KEYS)]
+    name = doc.get("name", path.stem)
+    if name != path.stem:
+        problems.append(f"{path}: name = {name!r} must match the file name {path.stem!r}")
+    declared_method = doc.get("method")
+    if declared_method is not None and declared_method not in METHODS:
+        problems.append(f"{path}: method = {declared_method!r} is not one of {', '.join(METHODS)}")
+        declared_method = None
+    declared_override = doc.get("override", False)
+    if not isinstance(declared_override, bool):
+        problems.append(f"{path}: override must be true or false, got {declared_override!r}")
+        declared_override = False
+    return _Header(method or declared_method or settings.ahp_method, declared_override, tuple(problems))
+
+
+@dataclass(frozen=True)
+class _Comparison:
+    """One comparison (the criteria, or the leaves of one criterion) as the profile gives it."""
+
+    label: str
+    weights: dict[str, float] | None = None  # in catalogue order; None when the comparison is not usable
+    result: AhpResult | None = None  # the analysis of its matrix (or experts' matrices)
+    form: str | None = None  # which of _SPEC_FORMS it uses; None when it names none usable
+    files: tuple[Path, ...] = ()  # the matrix files it reads
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Leaves:
+    comparisons: dict[str, _Comparison]  # criterion_id -> its leaves' comparison (criteria with an entry)
+    problems: tuple[str, ...]  # the [leaves] table's, then each criterion's in catalogue order (its comparison's)
+
+
+def _leaves(path: Path, leaves_doc: Any, catalogue: Catalogue, method: str, settings) -> _Leaves:
+    criteria_ids = catalogue.criterion_ids
+    problems: list[str] = []
+    if not isinstance(leaves_doc, dict):
+        problems.append(f"{path}: missing [leaves] table (one entry per criterion: {', '.join(criteria_ids)})")
+        leaves_doc = {}
+    for key in sorted(set(leaves_doc) - set(criteria_ids)):
+        problems.append(f"{path}: [leaves] has {key!r}, which is not a criterion of the catalogue")
+    comparisons: dict[str, _Comparison] = {}
+    for cid in criteria_ids:
+        leaf_ids = [i.indicator_id for i in catalogue.leaves_of(cid)]
+        if cid not in leaves_doc:
+            problems.append(f"{path}: [leaves] has no entry for {cid} (its leaves: {', '.join(leaf_ids)})")
+            continue
+        comparisons[cid] = _comparison(path, f"leaves of {cid}", leaves_doc[cid], leaf_ids, method, settings)
+        problems.extend(comparisons[cid].problems)
+    return _Leaves(comparisons, tuple(problems))
+
+
+def _override_problems(path: Path, explicit: list[str], declared_override: bool) -> list[str]:
+    """Explicit weights must be labelled as an override, and an override must have some."""
+    if explicit and not declared_override:
+        return [
+            f"{path}: gives explicit weights for {', '.join(explicit)} but does not declare override = true "
+            "(explicit weights must be labelled as an override)"
+        ]
+    if declared_override and not explicit:
+        return [f"{path}: declares override = true but every weight comes from a judgment matrix"]
+    return []
+
+
+def _comparison(profile: Path, label: str, spec: Any, items: list[str], method: str, settings) -> _Comparison:
+    """One comparison -> its weights in catalogue order (or None), AHP result, form used, files read, problems."""
     if isinstance(spec, str):
         spec = {"matrix": spec}
     if not isinstance(spec, dict):
-        problems.append(f"{profile}: {label}: missing or not a table; give one of {', '.join(_SPEC_FORMS)}")
-        return None, None, None, []
+        forms = ", ".join(_SPEC_FORMS)
+        return _Comparison(label, problems=(f"{profile}: {label}: missing or not a table; give one of {forms}",))
     forms = [k for k in _SPEC_FORMS if k in spec]
     unknown = sorted(set(spec) - set(_SPEC_FORMS) - {"ri"})
-    if unknown:
-        problems.append(f"{profile}: {label}: unknown key(s) {', '.join(unknown)}")
+    problems = [f"{profile}: {label}: unknown key(s) {', '.join(unknown)}"] if unknown else []
     if len(forms) != 1:
         problems.append(f"{profile}: {label}: give exactly one of {', '.join(_SPEC_FORMS)} (found {forms or 'none'})")
-        return None, None, None, []
+        return _Comparison(label, problems=tuple(problems))
     form = forms[0]
     if form == "weights":
-        return _explicit_weights(profile, label, spec["weights"], items, problems), None, form, []
+        weights, problem = _explicit_weights(profile, label, spec["weights"], items)
+        return _Comparison(label, weights, form=form, problems=(*problems, *problem))
 
     ri = spec.get("ri")
     if ri is not None and (isinstance(ri, bool) or not isinstance(ri, (int, float))):
         problems.append(f"{profile}: {label}: ri must be a number, got {ri!r}")
-        return None, None, None, []
+        return _Comparison(label, problems=tuple(problems))
     entries = [spec["matrix"]] if form == "matrix" else spec["experts"]
     if not isinstance(entries, list) or not entries or not all(isinstance(e, str) for e in entries):
         problems.append(f"{profile}: {label}: {form} must be a file path" + (" list" if form == "experts" else ""))
-        return None, None, None, []
-    files = [(profile.parent / e).resolve() for e in entries]
+        return _Comparison(label, problems=tuple(problems))
+    files = tuple((profile.parent / e).resolve() for e in entries)
     matrices: list[JudgmentMatrix] = []
     for f in files:
         try:
@@ -303,13 +342,13 @@ def _resolve(
             continue
         matrices.append(m.reordered(items) if m.labels == m.column_labels else m)
     if len(matrices) != len(files):
-        return None, None, form, files
+        return _Comparison(label, form=form, files=files, problems=tuple(problems))
     name = matrices[0].name if len(matrices) == 1 else f"{label} (AIJ of {len(matrices)} experts)"
     result = analyse_experts(matrices, method, None if ri is None else float(ri), name=name)
-    weights = result.weights if result.valid else None
-    if weights is not None:
-        weights = {k: weights[k] for k in items}
-    return weights, result, form, files
+    if not result.valid:
+        problems.append(f"{label}: " + "; ".join(result.problems()))
+    weights = {k: result.weights[k] for k in items} if result.valid else None
+    return _Comparison(label, weights, result, form, files, tuple(problems))
 
 
 def _label_problem(m: JudgmentMatrix, items: list[str]) -> str | None:
@@ -328,22 +367,21 @@ def _label_problem(m: JudgmentMatrix, items: list[str]) -> str | None:
 
 
 def _explicit_weights(
-    profile: Path, label: str, given: Any, items: list[str], problems: list[str]
-) -> dict[str, float] | None:
+    profile: Path, label: str, given: Any, items: list[str]
+) -> tuple[dict[str, float] | None, list[str]]:
+    """Explicit weights in catalogue order, or None and why they cannot be used."""
     if given == "equal":
-        return {k: 1 / len(items) for k in items}
+        return {k: 1 / len(items) for k in items}, []
     if not isinstance(given, dict):
-        problems.append(f'{profile}: {label}: weights must be a table {{id = weight}} or "equal", got {given!r}')
-        return None
+        return None, [f'{profile}: {label}: weights must be a table {{id = weight}} or "equal", got {given!r}']
     missing = [k for k in items if k not in given]
     extra = [k for k in given if k not in items]
     if missing or extra:
-        problems.append(
+        return None, [
             f"{profile}: {label}: weights must name exactly {', '.join(items)}"
             + (f"; missing {', '.join(missing)}" if missing else "")
             + (f"; unknown {', '.join(extra)}" if extra else "")
-        )
-        return None
+        ]
     bad = [
         k
         for k in items
@@ -353,15 +391,12 @@ def _explicit_weights(
         or given[k] <= 0
     ]
     if bad:
-        problems.append(
-            f"{profile}: {label}: weights must be positive numbers: {', '.join(f'{k} = {given[k]!r}' for k in bad)}"
-        )
-        return None
+        shown = ", ".join(f"{k} = {given[k]!r}" for k in bad)
+        return None, [f"{profile}: {label}: weights must be positive numbers: {shown}"]
     total = math.fsum(float(given[k]) for k in items)
     if abs(total - 1) > WEIGHT_SUM_TOL:
-        problems.append(f"{profile}: {label}: explicit weights sum to {total:.9g}, not 1 (they are never renormalised)")
-        return None
-    return {k: float(given[k]) for k in items}
+        return None, [f"{profile}: {label}: explicit weights sum to {total:.9g}, not 1 (they are never renormalised)"]
+    return {k: float(given[k]) for k in items}, []
 
 
 def _display(path: Path, settings) -> str:

@@ -3,7 +3,8 @@
 C_k = Σ local weight × leaf level over criterion k's leaves; Score_k = W_k × C_k; composite = Σ Score_k.
 Criteria are ranked by score, highest first; equal scores (compared at 12 decimals) keep the catalogue's criterion
 order, so the ranking is deterministic and ranks are always 1..n without gaps. The likelihood of a criterion and
-the composite fall into the same floor-based bands, and the attention follows the band.
+the composite fall into the same floor-based bands, and the attention follows the band (the scale and the bands are
+``transforms.scoring.levels``; ``LEVELS``, ``BANDS``, ``Band`` and ``band_of`` are re-exported here).
 """
 
 from __future__ import annotations
@@ -13,56 +14,14 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from transforms.indicators.catalogue import Catalogue
+from transforms.scoring.levels import BANDS, LEVELS, Band, band_of, on_scale
 from transforms.scoring.profiles import WeightProfile
 
-LEVELS = (0.2, 0.4, 0.6, 0.8, 1.0)  # 小 very low … 很大 very high
-BAND_DECIMALS = 9  # values are rounded to this many decimals before the band floors are compared:
-# 5 × (0.2 × 0.8) is 0.8000000000000002 in floating point and 0.6 can come out as 0.5999999999999999; rounding
-# keeps such float error from moving a value across a floor, and 9 decimals is far finer than any real difference.
 TIE_DECIMALS = 12
 
 
 class SynthesisError(ValueError):
     """The levels or the profile do not fit the catalogue (missing, extra or impossible values)."""
-
-
-@dataclass(frozen=True)
-class Band:
-    name: str
-    name_zh: str
-    floor: float
-    attention: str
-    attention_zh: str
-
-    def __str__(self) -> str:
-        return self.name
-
-
-TAKE_MEASURES = ("take effective measures", "采取有效措施")
-FOCUS = ("focus attention", "重点关注")
-GENERAL = ("general attention", "一般关注")
-BANDS = (  # highest first; a value belongs to the first band whose floor it reaches
-    Band("very high", "很大", 1.0, *TAKE_MEASURES),
-    Band("high", "较大", 0.8, *TAKE_MEASURES),
-    Band("medium", "中等", 0.6, *FOCUS),
-    Band("low", "较小", 0.4, *GENERAL),
-    Band("very low", "小", 0.0, *GENERAL),
-)
-
-
-def band_of(x: float) -> Band:
-    """The band of a likelihood or composite in [0, 1]: 1.0 very high; [0.8, 1) high; [0.6, 0.8) medium;
-    [0.4, 0.6) low; below 0.4 very low (values rounded to 9 decimals first)."""
-    value = float(x)
-    if not math.isfinite(value):
-        raise ValueError(f"cannot band {x!r}: not a finite number")
-    r = round(value, BAND_DECIMALS)
-    if r < 0 or r > 1:
-        raise ValueError(f"cannot band {x!r}: likelihoods and composites lie in [0, 1]")
-    for band in BANDS:
-        if r >= band.floor:
-            return band
-    raise AssertionError("unreachable: the last band's floor is 0")
 
 
 @dataclass(frozen=True)
@@ -118,7 +77,8 @@ class Scorecard:
 
 
 def synthesize(levels: dict[str, float], profile: WeightProfile, catalogue: Catalogue) -> Scorecard:
-    """The scorecard for one set of leaf levels (every catalogue leaf, each one of 0.2/0.4/0.6/0.8/1.0).
+    """The scorecard for one set of leaf levels (every catalogue leaf, each a step of the scale
+    ``transforms.scoring.levels.LEVELS``).
     A missing leaf is an error, never a low risk."""
     _check_levels(levels, catalogue)
     _check_profile(profile, catalogue)
@@ -178,7 +138,7 @@ def _check_levels(levels: dict[str, float], catalogue: Catalogue) -> None:
         except (TypeError, ValueError):
             bad.append(f"{i} = {levels[i]!r}")
             continue
-        if not any(abs(value - lv) <= 1e-9 for lv in LEVELS):
+        if not on_scale(value):
             bad.append(f"{i} = {levels[i]!r}")
     if bad:
         raise SynthesisError(f"leaf levels must be one of {', '.join(map(str, LEVELS))}: {', '.join(bad)}")

@@ -45,8 +45,10 @@ system_days as (
 
 ),
 
--- a success finished at f covers the day whose end (24:00 local) lies in [f, f + 24 h]: its own local day, or
--- the day before when it finished exactly at midnight
+-- a success finished at f covers the days whose end (24:00 local) lies in [f, f + 24 h] (the guideline's limit,
+-- backup_max_age_hours): with 24 h, its own local day, or the day before when it finished exactly at midnight
+{%- set max_age_hours = guideline_limit('backup_max_age_hours') %}
+{%- set days_after = ((max_age_hours / 24) | round(0, 'ceil') | int) - 1 %}
 covered_system_days as (
 
     select distinct
@@ -57,11 +59,12 @@ covered_system_days as (
     from backups as successes
     cross join unnest([
         {{ local_date('successes.finished_at') }} - 1, {{ local_date('successes.finished_at') }}
+        {%- for k in range(1, days_after + 1) %}, {{ local_date('successes.finished_at') }} + {{ k }}{% endfor %}
     ]) as candidate(day)
     where successes.status = 'success'
         and successes.finished_at <= successes.window_end
         and {{ local_day_start('candidate.day + 1') }} between successes.finished_at
-            and successes.finished_at + interval 24 hour
+            and successes.finished_at + interval {{ max_age_hours }} hour
 
 ),
 

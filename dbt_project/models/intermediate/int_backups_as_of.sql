@@ -36,7 +36,7 @@ states as (
         and least(versions.scheduled_date, coalesce(versions.finished_date, versions.scheduled_date))
             <= as_of_dates.as_of_date + 1
         and greatest(versions.scheduled_date, coalesce(versions.finished_date, versions.scheduled_date))
-            >= as_of_dates.as_of_date - {{ var('window_days') | int + 1 }}
+            >= as_of_dates.as_of_date - {{ var('window_days') | int - 1 + backup_look_back_days() }}
 
 ),
 
@@ -50,7 +50,7 @@ visible_states as (
     where (scheduled_at >= window_start and scheduled_at < window_end)
         or (
             status = 'success'
-            and finished_at >= window_start - interval 1 day
+            and finished_at >= window_start - interval {{ guideline_limit('backup_max_age_hours') }} hour
             and finished_at <= window_end
         )
 

@@ -38,8 +38,8 @@ complaint_facts as (
         category in ('unauthorized_txn', 'fee_dispute') as is_dispute,
         -- litigation ends the complaint process, whether or not closed_at was filled in
         closed_at is not null or resolution = 'litigation' as is_closed,
-        opened_at + interval 15 day as response_deadline_at,
-        opened_at + interval 30 day as dispute_deadline_at,
+        opened_at + interval {{ guideline_limit('response_deadline_days') }} day as response_deadline_at,
+        opened_at + interval {{ guideline_limit('dispute_deadline_days') }} day as dispute_deadline_at,
         -- unanswered by the end of D: the wait runs to the end of D
         {{ hours_between('opened_at', 'least(coalesce(first_response_at, window_end), window_end)') }}
             as hours_to_first_response,

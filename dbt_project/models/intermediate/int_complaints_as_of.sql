@@ -33,7 +33,8 @@ states as (
     inner join versions
         on {{ is_state_as_of('as_of_dates.as_of_date') }}
         -- local days, with a day to spare; the exact instants are compared below
-        and versions.opened_date between as_of_dates.as_of_date - {{ var('window_days') | int - 1 + 31 }}
+        and versions.opened_date between
+            as_of_dates.as_of_date - {{ var('window_days') | int - 1 + complaint_look_back_days() }}
             and as_of_dates.as_of_date
 
 ),
@@ -45,7 +46,7 @@ visible_states as (
         opened_at >= window_start as is_opened_in_window
 
     from states
-    where opened_at >= window_start - interval 30 day
+    where opened_at >= window_start - interval {{ longest_complaint_deadline_days() }} day
         and opened_at < window_end
 
 )

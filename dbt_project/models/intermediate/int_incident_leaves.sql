@@ -52,12 +52,15 @@ incident_facts as (
         {{ minutes_between('incidents.started_at', 'incidents.outage_end_at') }} as downtime_minutes,
         {{ microseconds_between('incidents.started_at', 'incidents.outage_end_at') }} as downtime_us,
         -- IC2: resolved at least 5 days before the end of D, reviewed within 5 days of the resolution or not
-        incidents.resolved_at <= incidents.window_end - interval 5 day as is_review_due,
+        incidents.resolved_at <= incidents.window_end - interval {{ guideline_limit('review_days') }} day
+            as is_review_due,
         incidents.review_completed_at is null
-            or incidents.review_completed_at > incidents.resolved_at + interval 5 day as missed_review,
+            or incidents.review_completed_at > incidents.resolved_at + interval {{ guideline_limit('review_days') }} day
+            as missed_review,
         -- LG4: escalated more than 20 minutes after detection, or not at all
         incidents.escalated_at is null
-            or {{ minutes_between('incidents.detected_at', 'incidents.escalated_at') }} > 20 as escalated_late,
+            or {{ minutes_between('incidents.detected_at', 'incidents.escalated_at') }}
+                > {{ guideline_limit('escalation_minutes') }} as escalated_late,
         -- LG5: a report not made by the end of D counts as made then (late only once its deadline has passed)
         {{ hours_between('incidents.detected_at',
             'least(coalesce(incidents.regulator_reported_at, incidents.window_end), incidents.window_end)') }}
@@ -78,11 +81,18 @@ rule_facts as (
 
     select
         *,
-        is_major or (is_unplanned_customer_facing and minutes_detect_to_restore > 20) as must_escalate,
-        loss_event and is_security_event and hours_detect_to_report > 48 as security_report_late,
+        -- the guideline's time limits are the var guideline_limits (dbt_project.yml, macros/guideline_limits.sql)
+        is_major
+            or (is_unplanned_customer_facing and minutes_detect_to_restore > {{ guideline_limit('restore_minutes') }})
+            as must_escalate,
+        loss_event and is_security_event and hours_detect_to_report > {{ guideline_limit('security_report_hours') }}
+            as security_report_late,
         is_unplanned_customer_facing
-            and downtime_minutes > 60 * case when started_in_working_hours then 4 else 8 end
-            and hours_start_to_report > 24 as suspension_report_late
+            and downtime_minutes > 60 * case
+                when started_in_working_hours then {{ guideline_limit('suspension_hours_in_working_hours') }}
+                else {{ guideline_limit('suspension_hours_outside_working_hours') }}
+            end
+            and hours_start_to_report > {{ guideline_limit('suspension_report_hours') }} as suspension_report_late
 
     from incident_facts
 
@@ -104,7 +114,7 @@ daily_counts as (
         count(*) filter (where is_security_event) as security_events,
         count(*) filter (where is_unplanned_customer_facing) as customer_facing_outages,
         count(*) filter (
-            where is_unplanned_customer_facing and minutes_detect_to_restore > 20
+            where is_unplanned_customer_facing and minutes_detect_to_restore > {{ guideline_limit('restore_minutes') }}
         ) as outages_over_20_minutes,
         count(*) filter (where must_escalate) as must_escalate,
         count(*) filter (where must_escalate and escalated_late) as escalated_late,

@@ -1,45 +1,31 @@
--- How many records each source has in each as-of date's window (entities in their state as of D whose own
--- timestamp falls in the window). A leaf reading a source with none is `no_data`, never low risk.
+-- How many records each source has in each as-of date's window: its entities in their state as of D whose own
+-- timestamp (the contract's event_time: a transaction's event_at, a complaint's opened_at, an incident's started_at,
+-- a backup's scheduled_at) falls in the window, as each family model counts them. A leaf reading a source with none
+-- is `no_data`, never low risk. The ingestion-health dataset (transforms/quality/health.py) counts
+-- `records_in_window` by the same definition from the raw logs. One branch per source of var('sources') (the
+-- contract's SOURCES): the family model int_<source>_leaves and its <source>_records column.
 
 with
 
-transaction_leaves as (
+{% for source in var('sources') %}
+{%- set family = source[:-1] %}
+{{ family }}_leaves as (
 
-    select * from {{ ref('int_transaction_leaves') }}
-
-),
-
-complaint_leaves as (
-
-    select * from {{ ref('int_complaint_leaves') }}
+    select * from {{ ref('int_' ~ family ~ '_leaves') }}
 
 ),
 
-incident_leaves as (
-
-    select * from {{ ref('int_incident_leaves') }}
-
-),
-
-backup_leaves as (
-
-    select * from {{ ref('int_backup_leaves') }}
-
-),
+{% endfor -%}
 
 source_records as (
 
-    select as_of_date, 'transactions' as source, transaction_records as records_in_window
-    from transaction_leaves
-    union all
-    select as_of_date, 'complaints' as source, complaint_records as records_in_window
-    from complaint_leaves
-    union all
-    select as_of_date, 'incidents' as source, incident_records as records_in_window
-    from incident_leaves
-    union all
-    select as_of_date, 'backups' as source, backup_records as records_in_window
-    from backup_leaves
+    {% for source in var('sources') -%}
+    {%- set family = source[:-1] -%}
+    select as_of_date, '{{ source }}' as source, {{ family }}_records as records_in_window
+    from {{ family }}_leaves
+    {% if not loop.last %}union all
+    {% endif -%}
+    {%- endfor %}
 
 )
 

@@ -20,9 +20,11 @@ range_measures as (
         counted_from,
         counted_to,
         count(*) as transactions,
-        count(*) filter (where status = 'success' and amount >= 5000) as large_successful,
         count(*) filter (
-            where status = 'success' and amount >= 5000 and auth_method = 'password'
+            where status = 'success' and amount >= {{ guideline_limit('large_amount') }}
+        ) as large_successful,
+        count(*) filter (
+            where status = 'success' and amount >= {{ guideline_limit('large_amount') }} and auth_method = 'password'
         ) as large_successful_password_only,
         count(*) filter (where new_device) as new_device,
         count(*) filter (where new_device and auth_method = 'password') as new_device_password_only,
