@@ -46,7 +46,7 @@ def run(args, settings) -> int:
         out = result.to_dict()
         print(to_json({"now": out["now"], "as_of_date": out["as_of_date"], "provisional": True,
                        "refreshed": out["refreshed"], "leaves": out["leaves"], "breaches": out["breaches"],
-                       "stale_sources": out["stale_sources"], "alerts": out["alerts"]}))  # fmt: skip
+                       "stale_sources": out["stale_sources"], "alerts": out["alerts"], "seconds": out["seconds"]}))  # fmt: skip
         return 0
     refreshed = "refreshed" if result.refreshed else "nothing new since the last refresh"
     title = f"PROVISIONAL leaf indicators of {result.as_of_date} as of {result.now.isoformat()} ({refreshed})"
