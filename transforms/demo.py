@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from transforms.generate import generate
-    from transforms.orchestration import local_runner as af
+    from transforms.orchestration import dag_defaults, local_runner
 
     started = time.perf_counter()
     settings = load_settings(env={**os.environ, **demo_env(DEMO_WAREHOUSE, DEMO_LANDING)})
@@ -69,8 +69,13 @@ def main(argv: list[str] | None = None) -> int:
     env = demo_env(settings.warehouse, settings.landing)
     try:
         # one child process (one Airflow start-up) runs both DAGs: ingest, then the scorecard for the last date
-        child = af.run_dag_subprocess(
-            af.SCORECARD_DAG_ID, home, env, conf={"as_of_date": end.isoformat()}, log_name="demo", ingest_first=True
+        child = local_runner.run_dag_subprocess(
+            dag_defaults.SCORECARD_DAG_ID,
+            home,
+            env,
+            conf={"as_of_date": end.isoformat()},
+            log_name="demo",
+            ingest_first=True,
         )
         ingest, scorecard = child.report.get("ingest") or {}, child.report
         timings["Airflow (start-up + both DAGs)"] = child.seconds
