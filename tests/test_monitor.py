@@ -287,3 +287,24 @@ def test_a_killed_monitor_leaves_no_half_episode_and_each_alert_goes_once(folder
     assert sorted(ids) == sorted(r[0] for r in queued)
     assert rows(settings, "SELECT count(*) FROM ops.kri_breaches") == [(len(episodes),)]
     assert rows(settings, "SELECT count(*) FROM ops.monitor_alerts WHERE delivered_at IS NULL") == [(0,)]
+
+
+def test_a_level_rising_inside_an_episode_escalates_once(folder, hook):
+    settings = settings_for(folder, webhook_url=hook.url, **QUIET)
+    baseline = monitor(settings, local(NEXT, 0, 30))
+    (sp2,) = [leaf for leaf in baseline.leaves if leaf["indicator_id"] == "SP2"]
+    assert sp2["numerator"] == 0  # fixed seed: three defects give 3 (level 0.8: above t3 = 2), five give 5 (1.0)
+    defects = software_defects("software_defect", (9, 30))
+    land(settings, "transactions", "batch0", ordinary_transactions(0, 9, 20))
+    n = len(hook.acknowledged)
+    land(settings, "incidents", "three", defects[:3])
+    monitor(settings, local(NEXT, 9, 40))
+    assert hook.since(n) == [("riskcard.breach_opened", "SP2")] and hook.acknowledged[n]["level"] == 0.8
+    land(settings, "incidents", "two_more", defects[3:])
+    monitor(settings, local(NEXT, 9, 50))
+    monitor(settings, local(NEXT, 9, 55))  # nothing new: no second escalation
+    assert hook.since(n) == [("riskcard.breach_opened", "SP2"), ("riskcard.breach_escalated", "SP2")]
+    escalation = hook.acknowledged[n + 1]
+    assert (escalation["previous_level"], escalation["level"], escalation["threshold"]) == (0.8, 1.0, 4.0)
+    (episode,) = records(settings, "SELECT * FROM ops.kri_breaches WHERE indicator_id = 'SP2'")
+    assert (episode["opened_level"], episode["level"], episode["closed_at"]) == (0.8, 1.0, None)
