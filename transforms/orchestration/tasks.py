@@ -318,24 +318,12 @@ def alert_task_failure(context: dict[str, Any]) -> None:
 
 def send_pipeline_alert(settings: Settings, subject: str, text: str, payload: dict[str, Any]) -> list[str]:
     """Send one operational alert to every configured channel; returns the channels that took it. Never raises."""
-    from transforms.quality.alerts import Alert, post_webhook, send_email
+    from transforms.quality.alerts import Alert, deliver
 
-    alert = Alert(subject=subject, text=text, payload=payload)
-    sent = []
-    channels = []
-    if settings.smtp_host and settings.smtp_to:
-        channels.append(("smtp", send_email))
-    if settings.webhook_url:
-        channels.append(("webhook", post_webhook))
-    for name, fn in channels:
-        try:
-            fn(settings, alert)
-            sent.append(name)
-        except Exception as exc:  # noqa: BLE001 - reported in the log, never raised
-            log.error("pipeline alert via %s failed: %s: %s", name, type(exc).__name__, exc)
-    if not channels:
+    deliveries = deliver(settings, Alert(subject=subject, text=text, payload=payload), what="pipeline alert")
+    if not deliveries:
         log.warning("no alert target configured (smtp_host/smtp_to, webhook_url): %s", subject)
-    return sent
+    return [d.channel for d in deliveries if d.ok]
 
 
 # ---- helpers ------------------------------------------------------------------------------------------------------
