@@ -35,8 +35,8 @@ setup: $(STAMP)  ## create .venv with exactly the locked dependencies
 demo: $(STAMP)   ## generate demo logs and run the whole pipeline through Airflow; prints the scorecard
 	$(BIN)/python -m transforms.demo
 
-test: $(STAMP)   ## the test suite (CI runs this)
-	$(BIN)/python -m pytest
+test: $(STAMP)   ## the test suite (CI runs this): one worker per CPU, each test module kept on one worker
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check transforms dags tests benchmarks
