@@ -180,3 +180,19 @@ def test_smtp_tls_settings(tmp_path):
     assert s.smtp_allow_plaintext_auth is True and s.smtp_tls_ca_file == Path("/etc/bank-ca.pem")
     with pytest.raises(SettingsError, match="smtp_ssl and smtp_starttls"):
         load_settings(env={"RISKCARD_SMTP_SSL": "1", "RISKCARD_SMTP_STARTTLS": "1"}, config_file=_no_file(tmp_path))
+
+
+def test_working_hours_follow_the_settings_in_the_banks_zone(tmp_path):
+    import datetime as dt
+
+    (tmp_path / "riskcard.toml").write_text("")
+    settings = load_settings(env={}, config_file=tmp_path / "riskcard.toml")  # 09:00-17:00, Mon-Fri, Asia/Shanghai
+    shanghai = dt.timezone(dt.timedelta(hours=8))
+    # Tuesday 2025-03-04, local: 08:59:59 no, 09:00 yes, 16:59:59 yes, 17:00 no; 01:00 UTC is 09:00 local
+    cases = {(8, 59, 59): False, (9, 0, 0): True, (16, 59, 59): True, (17, 0, 0): False}
+    for (hh, mm, ss), expected in cases.items():
+        assert settings.in_working_hours(dt.datetime(2025, 3, 4, hh, mm, ss, tzinfo=shanghai)) is expected
+    assert settings.in_working_hours(dt.datetime(2025, 3, 4, 1, 0, tzinfo=dt.UTC)) is True
+    assert settings.in_working_hours(dt.datetime(2025, 3, 8, 10, 0, tzinfo=shanghai)) is False  # Saturday
+    around_the_clock = settings.replace(working_hours_start="00:00", working_hours_end="24:00")
+    assert around_the_clock.in_working_hours(dt.datetime(2025, 3, 4, 23, 59, 59, tzinfo=shanghai)) is True

@@ -141,6 +141,15 @@ class Settings:
         """ISO weekday numbers (Monday = 1) of the working days."""
         return tuple(WEEKDAYS.index(d) + 1 for d in _split_list(self.working_days))
 
+    def in_working_hours(self, instant: dt.datetime) -> bool:
+        """Is this instant inside working hours, in the bank's zone: a working day, at or after
+        ``working_hours_start`` and before ``working_hours_end`` (which may be 24:00). The same rule as dbt's
+        ``in_working_hours`` macro (dbt_project/macros/local_time.sql), for Python's own clock checks."""
+        local = instant.astimezone(self.tz)
+        seconds = local.hour * 3600 + local.minute * 60 + local.second + local.microsecond / 1e6
+        start, end = (_seconds_of_day(t) for t in (self.working_hours_start, self.working_hours_end))
+        return local.isoweekday() in self.working_day_numbers() and start <= seconds < end
+
     def hashing_key(self) -> bytes:
         """The key for customer-id HMACs; the demo key only in demo mode, with a warning."""
         if self.secret_key == DEMO_SECRET_KEY and not self.demo:
@@ -267,6 +276,11 @@ def _coerce(name: str, raw: Any, origin: str) -> Any:
         return kind.convert(raw)
     except (TypeError, ValueError) as exc:
         raise SettingsError(f"setting {name} from {origin}: {exc}") from None
+
+
+def _seconds_of_day(hh_mm: str) -> int:
+    hh, _, mm = hh_mm.partition(":")
+    return int(hh) * 3600 + int(mm) * 60
 
 
 def _validate(s: Settings) -> Settings:

@@ -21,6 +21,8 @@ from transforms.core.contract import SOURCES
 from transforms.core.warehouse import table_exists
 from transforms.monitoring.outbox import QueuedAlert, queue
 
+# Sources whose staleness limit only runs during working hours.
+WORKING_HOURS_ONLY = frozenset({"transactions"})
 FRESHNESS = "ops.source_freshness"
 STALENESS = "ops.source_staleness"
 STALENESS_DDL = (
@@ -89,15 +91,9 @@ def newest_records(con: duckdb.DuckDBPyConnection) -> dict[str, dt.datetime | No
     return out
 
 
-def in_working_hours(settings, now: dt.datetime) -> bool:
-    local = now.astimezone(settings.tz)
-    start, end = (dt.time.fromisoformat(t) for t in (settings.working_hours_start, settings.working_hours_end))
-    return local.isoweekday() in settings.working_day_numbers() and start <= local.time() < end
-
-
 def source_ages(settings, con: duckdb.DuckDBPyConnection, now: dt.datetime) -> list[SourceAge]:
     newest = newest_records(con)
-    working = in_working_hours(settings, now)
+    working = settings.in_working_hours(now)
     return [
         SourceAge(
             source=source,
@@ -107,10 +103,6 @@ def source_ages(settings, con: duckdb.DuckDBPyConnection, now: dt.datetime) -> l
         )
         for source in SOURCES
     ]
-
-
-# Sources whose staleness limit only runs during working hours.
-WORKING_HOURS_ONLY = frozenset({"transactions"})
 
 
 def open_staleness(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
