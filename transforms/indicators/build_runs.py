@@ -45,6 +45,13 @@ def new_build_id() -> str:
     return f"bld-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
 
 
+def ingest_high_water(con) -> int:
+    """The largest ``ingest_seq`` of ``raw.ingested_files`` (0 before the first ingestion): what a read sees now."""
+    if not table_exists(con, "raw", "ingested_files"):
+        return 0
+    return int(con.execute("SELECT coalesce(max(ingest_seq), 0) FROM raw.ingested_files").fetchall()[0][0])
+
+
 def start_build_record(
     con, first: date, last: date, full_refresh: bool, build_id: str | None = None
 ) -> tuple[str, int]:
@@ -53,9 +60,7 @@ def start_build_record(
     The caller holds the writer lock (no file can land before dbt reads the raw tables)."""
     ensure_build_runs(con)
     build_id = build_id or new_build_id()
-    high_water = 0
-    if table_exists(con, "raw", "ingested_files"):
-        high_water = int(con.execute("SELECT coalesce(max(ingest_seq), 0) FROM raw.ingested_files").fetchall()[0][0])
+    high_water = ingest_high_water(con)
     con.execute(
         f"INSERT INTO {BUILD_RUNS} (build_id, date_from, date_to, full_refresh, started_at, status, ingest_high_water)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -18,6 +18,7 @@ import duckdb
 
 from transforms.core.warehouse import connect, table_exists
 from transforms.indicators.build import INTRADAY_MODEL
+from transforms.indicators.build_runs import ingest_high_water
 from transforms.indicators.dbt_runner import node_results, run_dbt
 from transforms.ingest.tables import ensure_tables
 from transforms.monitoring.breaches import Leaf
@@ -57,12 +58,6 @@ def cut_of(now: dt.datetime) -> dt.datetime:
     return (now.replace(microsecond=0) + dt.timedelta(seconds=1)).astimezone(dt.UTC)
 
 
-def _high_water(con: duckdb.DuckDBPyConnection) -> int:
-    if not table_exists(con, "raw", "ingested_files"):
-        return 0
-    return int(con.execute("SELECT coalesce(max(ingest_seq), 0) FROM raw.ingested_files").fetchall()[0][0])
-
-
 def _last_refresh(con: duckdb.DuckDBPyConnection, as_of: dt.date):
     if not table_exists(con, "ops", "intraday_refreshes"):
         return None
@@ -78,7 +73,7 @@ def needs_refresh(settings, con: duckdb.DuckDBPyConnection, as_of: dt.date, cut:
     if last is None or not table_exists(con, "marts", "fct_leaf_indicators_intraday"):
         return True
     last_cut, last_high_water = last
-    if _high_water(con) != last_high_water or cut < last_cut:
+    if ingest_high_water(con) != last_high_water or cut < last_cut:
         return True
     return cut - last_cut >= dt.timedelta(minutes=settings.intraday_refresh_minutes)
 
@@ -91,7 +86,7 @@ def refresh_provisional(settings, now: dt.datetime, *, force: bool = False) -> P
     try:
         ensure_tables(con)  # the dbt sources exist before the first ingestion
         refresh = force or needs_refresh(settings, con, as_of, cut)
-        high_water = _high_water(con)
+        high_water = ingest_high_water(con)
     finally:
         con.close()
     if refresh:
