@@ -11,7 +11,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 UV      = $(BIN)/python -m uv
 
-.PHONY: setup demo test lint bench lock clean
+.PHONY: setup demo test system-deps lint bench lock clean
 
 $(STAMP): requirements.lock pyproject.toml Makefile
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"riskcard needs Python 3.11, found {sys.version.split()[0]} (set PYTHON=...)"'
@@ -35,8 +35,34 @@ setup: $(STAMP)  ## create .venv with exactly the locked dependencies
 demo: $(STAMP)   ## generate demo logs and run the whole pipeline through Airflow; prints the scorecard
 	$(BIN)/python -m transforms.demo
 
-test: $(STAMP)   ## the test suite (CI runs this): one worker per CPU, each test module kept on one worker
+test: $(STAMP) system-deps  ## the test suite (CI runs this): one worker per CPU, each test module kept on one worker
 	$(BIN)/python -m pytest -n auto --dist loadfile
+
+# Debian's packages for the browser and PDF tests: headless Chromium (driven by playwright, which downloads no browser
+# of its own), pdftotext, a CJK font and pango (WeasyPrint's text layout, for the PDF report). Installed with apt-get
+# only when one is missing (root, or `sudo -n`); quiet
+# when all are there. When they cannot be installed it says which tests will skip, and `make test` goes on.
+SYSTEM_DEBS := chromium poppler-utils fonts-wqy-zenhei libpango-1.0-0 libpangoft2-1.0-0
+system-deps:     ## install chromium, poppler-utils, fonts-wqy-zenhei and pango (WeasyPrint) through apt when missing
+	@missing() { \
+		test -x /usr/bin/chromium || echo "chromium (the browser tests: Data Docs offline, HTML reports)"; \
+		test -x /usr/bin/pdftotext || echo "poppler-utils (the PDF text tests: pdftotext)"; \
+		fc-list :lang=zh 2>/dev/null | grep -q . || echo "a CJK font (the tests that render Chinese text)"; \
+		/sbin/ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0 || echo "pango (WeasyPrint: the PDF report)"; \
+	}; \
+	test -z "$$(missing)" && exit 0; \
+	if [ "$$(id -u)" = 0 ]; then as=""; elif command -v sudo >/dev/null 2>&1; then as="sudo -n"; else as="no"; fi; \
+	if ! command -v apt-get >/dev/null 2>&1; then \
+		echo "cannot install $(SYSTEM_DEBS): no apt-get on this machine (install them by hand)"; \
+	elif [ "$$as" = no ]; then \
+		echo "cannot install $(SYSTEM_DEBS): not root and no sudo (run 'make system-deps' as root)"; \
+	else \
+		echo "installing Debian packages for the browser and PDF tests: $(SYSTEM_DEBS)"; \
+		$$as env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null && \
+		$$as env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(SYSTEM_DEBS) \
+			>/dev/null || echo "apt-get could not install $(SYSTEM_DEBS)"; \
+	fi; \
+	missing | while read -r what; do echo "MISSING $$what: those tests will be SKIPPED"; done
 
 lint: $(STAMP)
 	$(BIN)/ruff check transforms dags tests benchmarks

@@ -26,6 +26,9 @@ OWN_OPTION = {
     "validate": "--no-alert",
     "publish": "--validation-run-id",
     "scorecard": "--against",
+    "sensitivity": "--no-thresholds",
+    "explain": "--wait",
+    "report": "{html,pdf}",
     "monitor": "--now",
     "ahp": "paper",
 }

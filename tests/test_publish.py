@@ -13,6 +13,7 @@ import duckdb
 import pytest
 
 from tests.warehouse_builder import AS_OF, DESIGNED, EARLIER, build_warehouse, open_builder
+from tests.warehouse_reads import lean_publish
 from tests.warehouse_reads import records as _rows
 from transforms.cli.main import main
 from transforms.indicators.build import build
@@ -45,6 +46,12 @@ LIKELIHOOD = {  # by hand from the DESIGNED levels (tests/warehouse_builder.py)
 }
 CRITERION_BANDS = {"u1": "medium", "u2": "low", "u3": "low", "u4": "medium", "u5": "low", "u6": "medium",
                    "u7": "medium", "u8": "medium"}  # fmt: skip
+
+
+@pytest.fixture
+def settings(settings, monkeypatch):
+    """This module's publishes write no committee report and store no sensitivity analysis (LEAN_PUBLISH)."""
+    return lean_publish(settings, monkeypatch)
 
 
 def _band(x: float) -> str:

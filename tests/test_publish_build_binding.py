@@ -17,8 +17,8 @@ import shutil
 import duckdb
 import pytest
 
+from tests.warehouse_reads import LEAN_PUBLISH, settings_in
 from tests.warehouse_reads import records as _query
-from tests.warehouse_reads import settings_in
 from transforms import generate as generate_mod
 from transforms import ingest as ingest_mod
 from transforms.core.settings import PROJECT_DIR
@@ -36,7 +36,7 @@ LAST = START + dt.timedelta(days=DAYS - 1)
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    settings = settings_in(tmp_path_factory.mktemp("binding"), "binding-secret-0123456789")
+    settings = settings_in(tmp_path_factory.mktemp("binding"), "binding-secret-0123456789", **LEAN_PUBLISH)
     generate_mod.generate(settings.landing, start=START, days=DAYS, transactions=3_000, seed=11)
     ingest_mod.ingest(settings)
     result = build(settings, as_of=LAST)

@@ -18,6 +18,7 @@ import duckdb
 import pytest
 
 from tests.test_alerts import smtp_server, webhook  # noqa: F401 - fixtures (real servers on 127.0.0.1)
+from tests.warehouse_reads import LEAN_PUBLISH
 from tests.warehouse_reads import rows as _query
 from transforms import generate as generate_mod
 from transforms import ingest as ingest_mod
@@ -101,6 +102,7 @@ def test_demo_data_versions_diff_and_a_blocked_corruption(tmp_path, smtp_server,
         landing=tmp_path / "landing",
         smtp_host="127.0.0.1",
         smtp_port=smtp_port,
+        **LEAN_PUBLISH,
         smtp_to="dq-owner@bank.example",
         webhook_url=url,
     )

@@ -22,6 +22,7 @@ import pytest
 
 from tests.test_alerts import smtp_server, webhook  # noqa: F401 - fixtures (real servers on 127.0.0.1)
 from tests.warehouse_builder import AS_OF, build_warehouse, open_builder
+from tests.warehouse_reads import lean_publish
 from tests.warehouse_reads import records as _rows
 from transforms.cli.main import main
 from transforms.indicators.build import build
@@ -36,6 +37,12 @@ from transforms.quality import validate
 from transforms.quality.health import ingestion_health_frame
 from transforms.scoring.profiles import load_profile
 from transforms.scoring.synthesis import band_of, synthesize
+
+
+@pytest.fixture
+def settings(settings, monkeypatch):
+    """This module's publishes write no committee report and store no sensitivity analysis (LEAN_PUBLISH)."""
+    return lean_publish(settings, monkeypatch)
 
 
 def _latest_build(settings) -> dict:

@@ -19,6 +19,7 @@ from transforms.publishing.publish import publish, write_snapshot
 from transforms.publishing.snapshots import (
     DATA_FILE,
     MANIFEST,
+    SENSITIVITY_FILE,
     snapshot_dir,
     snapshot_glob,
     snapshot_partitioning,
@@ -66,7 +67,7 @@ def test_layout_is_hive_with_a_manifest_per_version(history):
     assert found == sorted(
         f"as_of_date={d}/version={v}/{name}"
         for d, v in (("2025-03-30", 1), ("2025-03-31", 1), ("2025-03-31", 2))
-        for name in (DATA_FILE, MANIFEST)
+        for name in (DATA_FILE, SENSITIVITY_FILE, "report.html", "report.pdf", MANIFEST)
     )
     assert not list((history.published_dir / ".staging").iterdir())  # nothing left half-written
 
@@ -75,7 +76,8 @@ def test_checksums_match_the_manifest(history):
     for version in (1, 2):
         path = snapshot_dir(history, AS_OF, version)
         manifest = json.loads((path / MANIFEST).read_text())
-        (entry,) = manifest["files"]
+        assert [f["path"] for f in manifest["files"]] == [DATA_FILE, SENSITIVITY_FILE, "report.html", "report.pdf"]
+        entry = manifest["files"][0]
         assert entry["sha256"] == _sha256(path / DATA_FILE)
         assert entry["bytes"] == (path / DATA_FILE).stat().st_size and entry["rows"] == 39
         assert manifest["as_of_date"] == "2025-03-31" and manifest["version"] == version

@@ -8,8 +8,24 @@ import duckdb
 
 from transforms.core.settings import Settings, load_settings
 
+# For the tests of versions, proofs and blocks, which publish dozens of times: no committee report in the snapshot
+# and no sensitivity analysis stored (together about 9 s of every publish). Both are real settings
+# (report_formats, sensitivity_draws); the report and the analysis a default publish writes are tested in
+# test_report.py, test_sensitivity.py, test_publish_snapshots.py and the Airflow end-to-end tests.
+LEAN_PUBLISH = {"report_formats": (), "sensitivity_draws": 0}
+LEAN_PUBLISH_ENV = {"RISKCARD_REPORT_FORMATS": "", "RISKCARD_SENSITIVITY_DRAWS": "0"}  # the same, for the CLI
 
-def settings_in(folder: Path, secret: str) -> Settings:
+
+def lean_publish(settings: Settings, monkeypatch) -> Settings:
+    """``settings`` with LEAN_PUBLISH, and the same for every `riskcard` the test runs in-process."""
+    import dataclasses
+
+    for name, value in LEAN_PUBLISH_ENV.items():
+        monkeypatch.setenv(name, value)
+    return dataclasses.replace(settings, **LEAN_PUBLISH)
+
+
+def settings_in(folder: Path, secret: str, **overrides) -> Settings:
     """Settings for a warehouse and landing folder under `folder`, with an empty riskcard.toml (no developer's own)."""
     folder.mkdir(parents=True, exist_ok=True)
     config = folder / "riskcard.toml"
@@ -19,6 +35,7 @@ def settings_in(folder: Path, secret: str) -> Settings:
         config_file=config,
         warehouse=folder / "warehouse" / "riskcard.duckdb",
         landing=folder / "landing",
+        **overrides,
     )
 
 

@@ -3,8 +3,9 @@
 1. generate ``--days`` days of the four landing logs (ending yesterday, bank time) into ``landing/demo/``;
 2. start a throwaway Airflow (SQLite metadata database in a temporary AIRFLOW_HOME, no examples) and run the
    ``riskcard_ingest`` DAG, then the ``riskcard_scorecard`` DAG for the last date, each with ``dag.test()``;
-3. print the published scorecard (the table of `riskcard scorecard show`) and where the Parquet snapshot, the
-   Data Docs and the analysts' serving copy are.
+3. print the published scorecard (the table of `riskcard scorecard show`), the sensitivity analysis stored with
+   it (`riskcard sensitivity`) and where the Parquet snapshot, the committee report, the Data Docs and the
+   analysts' serving copy are.
 
 The demo owns ``warehouse/demo/`` and ``landing/demo/`` (both git-ignored) and starts them afresh each time. It
 runs in demo mode (RISKCARD_DEMO=1: the public demo hashing key, unless RISKCARD_SECRET_KEY is set). Airflow runs
@@ -97,10 +98,14 @@ def main(argv: list[str] | None = None) -> int:
     from transforms.cli.main import main as riskcard
 
     code = riskcard(["scorecard", "show", "--warehouse", str(settings.warehouse), "--as-of", end.isoformat()])
+    print()
+    code = code or riskcard(["sensitivity", "--warehouse", str(settings.warehouse), "--as-of", end.isoformat()])
     xcom = scorecard.get("xcom") or {}
     final = xcom.get("serving") or xcom.get("publish") or {}
     print()
     print(f"Parquet snapshot : {final.get('snapshot_dir')}")
+    if final.get("snapshot_dir"):
+        print(f"Committee report : {Path(final['snapshot_dir']) / 'report.html'} (and report.pdf; opens offline)")
     print(f"Data Docs        : {final.get('data_docs_index')}")
     print(f"Serving copy     : {final.get('serving_db')}  (duckdb -readonly <path>, see README)")
     if args.keep_airflow:

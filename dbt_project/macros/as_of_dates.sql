@@ -57,24 +57,39 @@
     {{ return(cut) }}
 {%- endmacro %}
 
-{% macro as_of_from() -%}
+{#- The first / last as-of date of the run as a SQL date. With `as_of` (a SQL date expression, such as the parameter
+    of a drill-down function: macros/drilldown.sql) the run is that one date instead. -#}
+{% macro as_of_from(as_of=none) -%}
+    {%- if as_of is none -%}
     date '{{ as_of_range()[0] }}'
+    {%- else -%}
+    cast({{ as_of }} as date)
+    {%- endif -%}
 {%- endmacro %}
 
-{% macro as_of_to() -%}
+{% macro as_of_to(as_of=none) -%}
+    {%- if as_of is none -%}
     date '{{ as_of_range()[1] }}'
+    {%- else -%}
+    cast({{ as_of }} as date)
+    {%- endif -%}
 {%- endmacro %}
 
-{#- A relation with one row per as-of date of the run: (as_of_date, window_start, window_end). -#}
-{% macro as_of_dates() -%}
+{#- A relation with one row per as-of date of the run: (as_of_date, window_start, window_end); with `as_of`, the one
+    row of that date. -#}
+{% macro as_of_dates(as_of=none) -%}
     (
         select
             as_of_date,
             {{ window_start('as_of_date') }} as window_start,
             {{ window_end('as_of_date') }} as window_end
         from (
+            {%- if as_of is none %}
             select cast(unnest(generate_series({{ as_of_from() }}, {{ as_of_to() }}, interval 1 day)) as date)
                 as as_of_date
+            {%- else %}
+            select {{ as_of_from(as_of) }} as as_of_date
+            {%- endif %}
         ) as run_dates
     )
 {%- endmacro %}

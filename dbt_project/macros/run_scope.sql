@@ -25,16 +25,27 @@
     {{ return(((guideline_limit('backup_max_age_hours') / 24) | round(0, 'ceil') | int) + 1) }}
 {%- endmacro %}
 
-{#- An instant at or before 00:00 local of the first window day of the run, `look_back_days` earlier. -#}
-{% macro run_scope_start(look_back_days=0) -%}
+{#- An instant at or before 00:00 local of the first window day of the run, `look_back_days` earlier. With `as_of` (a
+    SQL date expression: a drill-down function's parameter, macros/drilldown.sql) the run is that one date, and the
+    bound is the same instant as an expression of it. -#}
+{% macro run_scope_start(look_back_days=0, as_of=none) -%}
+    {%- set days_back = var('window_days') | int - 1 + look_back_days + 1 -%}
+    {%- if as_of is none -%}
     {%- set first = modules.datetime.date.fromisoformat(as_of_range()[0]) -%}
-    {%- set day = first - modules.datetime.timedelta(days=var('window_days') | int - 1 + look_back_days + 1) -%}
+    {%- set day = first - modules.datetime.timedelta(days=days_back) -%}
     timestamptz '{{ day.isoformat() }} 00:00:00+00'
+    {%- else -%}
+    timezone('UTC', cast({{ as_of_from(as_of) }} - {{ days_back }} as timestamp))
+    {%- endif -%}
 {%- endmacro %}
 
 {#- An instant at or after the end of the last as-of date of the run (00:00 local of the day after). -#}
-{#- With an intraday cut (as_of_time) it is the cut itself: versions recorded after it do not exist yet. -#}
-{% macro run_scope_end() -%}
+{#- With an intraday cut (as_of_time) it is the cut itself: versions recorded after it do not exist yet (a drill-down,
+    with `as_of`, is of a nightly date: no cut). -#}
+{% macro run_scope_end(as_of=none) -%}
+    {%- if as_of is not none -%}
+    timezone('UTC', cast({{ as_of_to(as_of) }} + 2 as timestamp))
+    {%- else -%}
     {%- set cut = as_of_time() -%}
     {%- if cut is not none -%}
         timestamptz '{{ cut }}+00'
@@ -42,6 +53,7 @@
         {%- set last = modules.datetime.date.fromisoformat(as_of_range()[1]) -%}
         {%- set day = last + modules.datetime.timedelta(days=2) -%}
         timestamptz '{{ day.isoformat() }} 00:00:00+00'
+    {%- endif -%}
     {%- endif -%}
 {%- endmacro %}
 
@@ -53,13 +65,15 @@
     known by the end of the run are kept from the earliest in-scope version of the run on, so a later version (a late
     update, whatever its own timestamps) still ends the range of the version before it. An older version of an entity
     is out of scope itself and ends only ranges that are out of scope too. That lower bound on updated_at is what
-    lets the scan skip the history: DuckDB pushes the subquery's value into the scan as a dynamic filter. -#}
-{% macro versions_in_run(relation, key, scoped_on) -%}
+    lets the scan skip the history: DuckDB pushes the subquery's value into the scan as a dynamic filter.
+
+    With `as_of` (a SQL date expression) the run is that one date: a drill-down function (macros/drilldown.sql). -#}
+{% macro versions_in_run(relation, key, scoped_on, as_of=none) -%}
 {#- plain comparisons, so that DuckDB can compare them with each row group's min/max (one column: a conjunction it
     pushes into the scan; the backups' two columns make an OR, which it does not, on a log of a few rows a day) -#}
 {%- set in_scope -%}
     ({% for column, look_back_days in scoped_on.items() -%}
-        ({{ column }} >= {{ run_scope_start(look_back_days) }} and {{ column }} < {{ run_scope_end() }})
+        ({{ column }} >= {{ run_scope_start(look_back_days, as_of) }} and {{ column }} < {{ run_scope_end(as_of) }})
         {%- if not loop.last %} or {% endif %}
     {%- endfor %})
 {%- endset -%}
@@ -69,7 +83,7 @@ scoped_keys as (
     select {{ key }}, updated_at
     from {{ relation }}
     where {{ in_scope }}
-        and updated_at < {{ run_scope_end() }}
+        and updated_at < {{ run_scope_end(as_of) }}
 
 ),
 
@@ -80,7 +94,7 @@ scoped_versions as (
     select *
     from {{ relation }}
     where {{ in_scope }}
-        and updated_at < {{ run_scope_end() }}
+        and updated_at < {{ run_scope_end(as_of) }}
 
     union all
 
@@ -88,7 +102,7 @@ scoped_versions as (
     from {{ relation }}
     -- nothing in scope: an infinite bound, so that the scan skips every row group (NULL would skip none)
     where updated_at >= coalesce((select min(updated_at) from scoped_keys), 'infinity'::timestamptz)
-        and updated_at < {{ run_scope_end() }}
+        and updated_at < {{ run_scope_end(as_of) }}
         and not coalesce({{ in_scope }}, false)  -- a NULL timestamp (a backup not finished) is out of scope
         and {{ key }} in (select {{ key }} from scoped_keys)
 

@@ -6,6 +6,11 @@
 
 Several CSV files are several experts' matrices for one comparison (aggregated by AIJ). Exit status: 0 valid,
 1 invalid (every defect printed), 2 when the file or profile does not exist.
+
+A rejected matrix (not reciprocal, or CR >= 0.1) comes with suggested revisions, best first (JSON ``revisions``:
+row, col, current, suggested, cr_after, ...; ``transforms.scoring.repair``); nothing is written to the files.
+Judgments left empty (both cells of a pair) are allowed while the rest connect every item: the output lists them
+with the value the others imply (JSON ``missing``).
 """
 
 from __future__ import annotations
@@ -67,6 +72,7 @@ def _is_matrix_file(target: str) -> bool:
 def _check_matrices(args, settings, targets: list[str]) -> int:
     from transforms.core.rendering import to_json
     from transforms.scoring.ahp import MatrixError, analyse_experts, read_matrix
+    from transforms.scoring.repair import with_revisions
 
     missing = [t for t in targets if not Path(t).is_file()]
     if missing:
@@ -81,7 +87,7 @@ def _check_matrices(args, settings, targets: list[str]) -> int:
         else:
             print(f"REJECTED: {exc}")
         return EXIT_INVALID
-    result = analyse_experts(matrices, method, args.ri)
+    result = with_revisions(analyse_experts(matrices, method, args.ri))
     if args.format == "json":
         print(to_json(result.to_dict()))
     else:
@@ -148,6 +154,10 @@ def _check_profile(args, settings, target: str) -> int:
             lines.append(f"  expert {e.name}: CR {_num(e.cr)} — {e.verdict}")
         for w in r.warnings:
             lines.append(f"  warning: {w.message}")
+    for r in check.results:
+        for part in (r, *r.experts):
+            lines += _missing_lines(part, f" of {part.name}")
+            lines += _revision_lines(part, f" of {part.name}")
     if profile:
         crit = [{"criterion": c, "weight": round(w, 6)} for c, w in profile.criterion_weights.items()]
         lines += ["", table(crit, title="criterion weights")]
@@ -207,7 +217,67 @@ def render_result(result) -> str:
     if warnings:
         lines.append("warnings:")
         lines += [f"  - [{d.rule}] {d.message}" for d in warnings]
+    for part in (*result.experts, result):
+        whose = f" of expert {part.name}" if part is not result else (" of the AIJ aggregate" if result.experts else "")
+        lines += _missing_lines(part, whose)
+        lines += _revision_lines(part, whose)
     return "\n".join(lines)
+
+
+def _missing_lines(result, whose: str = "") -> list[str]:
+    """The judgments left out of a matrix, each with the value the others imply (w_row/w_col, nearest Saaty)."""
+    from transforms.core.rendering import table
+
+    if not result.missing:
+        return []
+    rows = [
+        {
+            "row": d["row"],
+            "col": d["col"],
+            "implied": None if d["implied"] is None else round(d["implied"], 4),
+            "nearest Saaty": d["suggested_text"],
+        }
+        for d in result.missing_dicts()
+    ]
+    title = (
+        f"judgments left out{whose}: {len(rows)} (Harker's method; implied a(row,col) = w_row/w_col "
+        "of the matrix's weights)"
+    )
+    return ["", table(rows, title=title)]
+
+
+def _revision_lines(result, whose: str = "") -> list[str]:
+    """The suggested revisions of a rejected matrix as a table, best first (the JSON ``revisions``)."""
+    from transforms.core.rendering import table
+    from transforms.scoring.ahp import format_judgment
+
+    if not result.revisions:
+        return []
+    rows = [
+        {
+            "#": k,
+            "row": r.row,
+            "col": r.col,
+            "current": format_judgment(r.current),
+            "suggested": format_judgment(r.suggested),
+            "implied": None if r.implied is None else round(r.implied, 4),
+            "CR after": None if r.cr_after is None else round(r.cr_after, 4),
+            "reason": r.reason,
+        }
+        for k, r in enumerate(result.revisions, start=1)
+    ]
+    notes = [
+        "  set a(row,col) = suggested and its mirror a(col,row) = 1/suggested; CR after = the CR with that one change",
+        "  (a consistency revision: on top of the reciprocity revisions, which come first). Suggestions only: no file "
+        "is changed.",
+    ]
+    if any(r.reason == "reciprocity" for r in result.revisions):
+        notes.append(
+            "  reciprocity: the pair's two cells disagree; the upper triangle holds the judgment, so the lower cell "
+            "is revised to its reciprocal"
+        )
+    title = f"suggested revisions{whose}, best first (implied = what the other judgments imply)"
+    return ["", table(rows, title=title), *notes]
 
 
 def _num(value, digits: int = 4) -> str:

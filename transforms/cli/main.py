@@ -22,9 +22,12 @@ COMMANDS: dict[str, str] = {
     "rekey": "rekey",
     "build": "build",
     "indicators": "indicators",
+    "explain": "explain",
     "validate": "validate",
     "publish": "publish",
     "scorecard": "scorecard",
+    "report": "report",
+    "sensitivity": "sensitivity",
     "monitor": "monitor",
     "ahp": "ahp",
 }

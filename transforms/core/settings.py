@@ -66,6 +66,20 @@ class Settings:
     # scorecard
     profile: str = "default"
     ahp_method: str = "eigenvector"
+    # sensitivity of every published version (`riskcard sensitivity`, transforms/scoring/sensitivity.py)
+    sensitivity_draws: int = 10000  # Monte Carlo draws stored with each version (0: none stored)
+    sensitivity_seed: int = 20261201  # the generator's seed: the same seed gives the same analysis, byte for byte
+    sensitivity_judgments: bool = True  # judgments move on Saaty's scale (draws with CR >= 0.1 are redrawn)
+    sensitivity_step_probability: float = 0.2  # chance that one judgment moves one Saaty step (half up, half down)
+    sensitivity_method: bool = True  # eigenvector or geometric mean, even odds
+    sensitivity_thresholds: bool = True  # each leaf's four thresholds scaled by one factor in ±range
+    sensitivity_threshold_range: float = 0.10
+    sensitivity_leave_one_out: bool = True  # each leaf left out in turn (its criterion's local weights renormalised)
+    # the committee report (report.html / report.pdf of every version, `riskcard report`)
+    report_records: int = 20  # contributing records per leaf in the report's drill-down (0: none)
+    # what every publish writes into the version's snapshot: report.html and/or report.pdf (empty: no report; a
+    # machine without pango, which the PDF needs, may keep "html" only)
+    report_formats: tuple[str, ...] = ("html", "pdf")
     # alerts
     smtp_host: str | None = None
     smtp_port: int = 25
@@ -310,6 +324,21 @@ def _validate(s: Settings) -> Settings:
         ) from None
     if s.ahp_method not in AHP_METHODS:
         raise SettingsError(f"setting ahp_method must be {' or '.join(AHP_METHODS)}")
+    if s.sensitivity_draws < 0 or s.sensitivity_draws == 1:
+        raise SettingsError(f"setting sensitivity_draws must be 0 (none) or at least 2, got {s.sensitivity_draws}")
+    if not 0 <= s.sensitivity_step_probability <= 1:
+        raise SettingsError(
+            f"setting sensitivity_step_probability must lie in [0, 1], got {s.sensitivity_step_probability}"
+        )
+    if not 0 <= s.sensitivity_threshold_range < 1:
+        raise SettingsError(
+            f"setting sensitivity_threshold_range must lie in [0, 1), got {s.sensitivity_threshold_range}"
+        )
+    unknown = sorted(set(s.report_formats) - {"html", "pdf"})
+    if unknown:
+        raise SettingsError(f"setting report_formats takes html and/or pdf, got {', '.join(unknown)}")
+    if s.report_records < 0:
+        raise SettingsError(f"setting report_records must be 0 (no drill-down) or more, got {s.report_records}")
     if not 0 < s.breach_level <= 1:
         raise SettingsError(f"setting breach_level must be a likelihood level in (0, 1], got {s.breach_level}")
     for name in ("intraday_refresh_minutes", *(f"stale_after_minutes_{x}" for x in SOURCES)):

@@ -11,8 +11,9 @@ Steps, all under the warehouse writer lock (taken once, here):
    of the leaf levels of ``marts.fct_leaf_indicators`` gives the scorecard rows;
 3. the ``scorecard`` suite validates those rows before anything is written;
 4. the rows' content hash is compared with the latest version of the date: identical content reports
-   ``unchanged`` and writes nothing (unless ``force``); otherwise version N = latest + 1 is inserted into
-   ``published.scorecard_versions`` and ``published.scorecard`` in one transaction;
+   ``unchanged`` and writes nothing (unless ``force``); otherwise the sensitivity analysis of the rows is computed
+   (``sensitivity_draws`` draws, transforms.publishing.sensitivity) and version N = latest + 1 is inserted into
+   ``published.scorecard_versions``, ``published.scorecard`` and the sensitivity tables in one transaction;
 5. the Parquet snapshot (immutable) of the version, and of every earlier version of the date that a killed
    publish left without one, is written, and the analysts' serving copy is swapped in (a failure there is
    reported in the result's message, not raised: the version is committed).
@@ -39,6 +40,8 @@ from transforms.core.windows import window_for
 from transforms.indicators.build_runs import BUILD_RUNNING, BUILD_SUCCESS, current_build
 from transforms.publishing.provenance import code_version, content_hash, input_digest
 from transforms.publishing.rows import leaf_facts, scorecard_rows
+from transforms.publishing.sensitivity import for_publish
+from transforms.publishing.sensitivity import insert as insert_sensitivity
 from transforms.publishing.serving import refresh_serving
 from transforms.publishing.snapshots import clean_staging, repair_snapshots_from, snapshot_dir, write_snapshot
 from transforms.publishing.tables import (
@@ -361,7 +364,8 @@ def _store(settings, con, as_of: dt.date, force: bool, run_id: str, fit: _Fit, s
             fit.validation_run_id,
             digest,
         )
-    version = _insert_version(settings, con, as_of, run_id, fit, scored, forced=bool(force and same))
+    analysis = for_publish(settings, scored.catalogue, scored.weights, scored.rows)  # before the transaction
+    version = _insert_version(settings, con, as_of, run_id, fit, scored, forced=bool(force and same), analysis=analysis)
     repair_snapshots_from(settings, con, as_of)  # this version's, and any earlier one a killed publish left without
     snap = snapshot_dir(settings, as_of, version)
     weights, card = scored.weights, scored.card
@@ -379,8 +383,11 @@ def _store(settings, con, as_of: dt.date, force: bool, run_id: str, fit: _Fit, s
     )
 
 
-def _insert_version(settings, con, as_of: dt.date, run_id: str, fit: _Fit, scored: _Card, forced: bool) -> int:
-    """Version N = latest + 1 of the date and its rows, in one transaction; N."""
+def _insert_version(
+    settings, con, as_of: dt.date, run_id: str, fit: _Fit, scored: _Card, forced: bool, analysis=None
+) -> int:
+    """Version N = latest + 1 of the date, its rows and its sensitivity analysis (``(document, seconds)`` or
+    None), in one transaction; N."""
     weights, card, catalogue = scored.weights, scored.card, scored.catalogue
     window = window_for(settings, as_of)
     inputs, n_files = input_digest(con, settings, as_of, fit.high_water)
@@ -427,6 +434,8 @@ def _insert_version(settings, con, as_of: dt.date, run_id: str, fit: _Fit, score
             f"INSERT INTO published.scorecard ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
             [[as_of, version, *(row[f] for f in ROW_FIELDS)] for row in scored.rows],
         )
+        if analysis is not None:
+            insert_sensitivity(con, as_of, version, *analysis)
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")

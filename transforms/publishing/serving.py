@@ -40,13 +40,15 @@ import duckdb
 
 from transforms.core.warehouse import table_exists
 from transforms.indicators.build_runs import BUILD_RUNS_DDL
-from transforms.publishing.snapshots import snapshot_glob, snapshot_root
+from transforms.publishing.snapshots import DATA_FILE, snapshot_glob, snapshot_root
 from transforms.publishing.tables import TABLES_DDL, VIEWS_DDL
 from transforms.quality.record import OPS_DDL
 
 SERVED_TABLES = (
     ("published", "scorecard_versions"),
     ("published", "scorecard"),
+    ("published", "scorecard_sensitivity_runs"),
+    ("published", "scorecard_sensitivity"),
     ("ops", "validation_runs"),
     ("ops", "dq_alerts"),
     ("ops", "build_runs"),
@@ -115,7 +117,7 @@ def refresh_serving(settings) -> Path:
 
 def _snapshot_view(settings, con: duckdb.DuckDBPyConnection) -> None:
     """A view over the Parquet snapshots (absolute glob), when there is at least one snapshot to read."""
-    if next(snapshot_root(settings).glob("as_of_date=*/version=*/*.parquet"), None) is None:
+    if next(snapshot_root(settings).glob(f"as_of_date=*/version=*/{DATA_FILE}"), None) is None:
         return  # read_parquet on a glob that matches nothing fails when the view is created
     pattern = snapshot_glob(settings)
     quoted = pattern.replace("'", "''")

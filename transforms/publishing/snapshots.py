@@ -3,9 +3,13 @@
 Layout (hive partitioning; the partition values live in the path only, as Hive and Spark write them)::
 
     <warehouse dir>/published/scorecard/as_of_date=YYYY-MM-DD/version=N/scorecard.parquet
+                                                              /version=N/sensitivity.parquet
+                                                              /version=N/report.html, report.pdf
                                                               /version=N/manifest.json
 
-The manifest lists each file with its sha256, size and row count, plus the version's metadata. A snapshot is
+The manifest lists each file with its sha256, size and row count, plus the version's metadata; ``report.html`` /
+``report.pdf`` are the committee report rendered at the snapshot (``report`` in the manifest says what is absent
+and why, e.g. no PDF where the system lacks pango). A snapshot is
 written into ``published/.staging/<random>/`` and renamed into place in one step, so a reader never sees half a
 snapshot; an existing snapshot is never overwritten.
 
@@ -18,10 +22,10 @@ writers left (:func:`clean_staging`; only under the writer lock, so no live writ
 Reading the whole history with one glob::
 
     -- DuckDB
-    SELECT * FROM read_parquet('warehouse/published/scorecard/as_of_date=*/version=*/*.parquet',
+    SELECT * FROM read_parquet('warehouse/published/scorecard/as_of_date=*/version=*/scorecard.parquet',
                                hive_partitioning = true);
     # Polars
-    pl.read_parquet("warehouse/published/scorecard/as_of_date=*/version=*/*.parquet", hive_partitioning=True)
+    pl.read_parquet("warehouse/published/scorecard/as_of_date=*/version=*/scorecard.parquet", hive_partitioning=True)
     # pandas (pyarrow): the glob's files, hive partition columns typed by snapshot_partitioning()
     pd.read_parquet(glob.glob(pattern), partitioning=snapshot_partitioning())
 """
@@ -42,6 +46,7 @@ import duckdb
 from transforms.publishing.queries import NotPublished
 
 DATA_FILE = "scorecard.parquet"
+SENSITIVITY_FILE = "sensitivity.parquet"  # the version's sensitivity figures (published.scorecard_sensitivity)
 MANIFEST = "manifest.json"
 
 
@@ -59,7 +64,7 @@ def snapshot_dir(settings, as_of: dt.date, version: int) -> Path:
 
 def snapshot_glob(settings) -> str:
     """The one glob that reads every published version."""
-    return str(snapshot_root(settings) / "as_of_date=*" / "version=*" / "*.parquet")
+    return str(snapshot_root(settings) / "as_of_date=*" / "version=*" / DATA_FILE)
 
 
 def snapshot_partitioning():
@@ -105,6 +110,10 @@ def write_snapshot_from(settings, con: duckdb.DuckDBPyConnection, as_of: dt.date
         rows = con.execute(
             "SELECT count(*) FROM published.scorecard WHERE as_of_date = ? AND version = ?", [as_of, version]
         ).fetchone()[0]
+        files = [{"path": DATA_FILE, "sha256": sha256_file(data_path), "bytes": data_path.stat().st_size, "rows": rows}]
+        files += _sensitivity_file(con, staging, as_of, version)
+        reports, report_note = _report_files(settings, con, staging, as_of, version)
+        files += reports
         manifest = {
             "dataset": "published.scorecard",
             "as_of_date": as_of.isoformat(),
@@ -112,9 +121,8 @@ def write_snapshot_from(settings, con: duckdb.DuckDBPyConnection, as_of: dt.date
             "written_at": dt.datetime.now(dt.UTC).isoformat(),
             "partitioning": {"flavor": "hive", "columns": {"as_of_date": "date", "version": "int64"}},
             "content_hash": info["content_hash"],
-            "files": [
-                {"path": DATA_FILE, "sha256": sha256_file(data_path), "bytes": data_path.stat().st_size, "rows": rows}
-            ],
+            "files": files,
+            "report": report_note,
             "version_info": {k: _plain(v) for k, v in info.items() if k != "snapshot_path"},
         }
         (staging / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
@@ -129,6 +137,41 @@ def write_snapshot_from(settings, con: duckdb.DuckDBPyConnection, as_of: dt.date
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
     return final
+
+
+def _sensitivity_file(con: duckdb.DuckDBPyConnection, staging: Path, as_of: dt.date, version: int) -> list[dict]:
+    """``sensitivity.parquet``: the version's published.scorecard_sensitivity rows, when it has an analysis."""
+    from transforms.core.warehouse import table_exists
+
+    if not table_exists(con, "published", "scorecard_sensitivity"):
+        return []
+    rows = con.execute(
+        "SELECT count(*) FROM published.scorecard_sensitivity WHERE as_of_date = ? AND version = ?", [as_of, version]
+    ).fetchone()[0]
+    if not rows:
+        return []
+    path = staging / SENSITIVITY_FILE
+    quoted = str(path).replace("'", "''")
+    con.execute(
+        f"""
+        COPY (
+            SELECT * EXCLUDE (as_of_date, version)
+            FROM published.scorecard_sensitivity
+            WHERE as_of_date = $as_of AND version = $version
+            ORDER BY row_order
+        ) TO '{quoted}' (FORMAT parquet, COMPRESSION zstd)
+        """,
+        {"as_of": as_of, "version": version},
+    )
+    return [{"path": SENSITIVITY_FILE, "sha256": sha256_file(path), "bytes": path.stat().st_size, "rows": rows}]
+
+
+def _report_files(settings, con, staging: Path, as_of: dt.date, version: int) -> tuple[list[dict], dict]:
+    """``report.html`` and ``report.pdf``, the committee report (transforms.publishing.report): its manifest
+    entries, and the note of what is absent and why (a report that fails to render never loses the snapshot)."""
+    from transforms.publishing.report import snapshot_reports
+
+    return snapshot_reports(settings, con, as_of, version, staging)
 
 
 def clean_staging(settings) -> list[Path]:

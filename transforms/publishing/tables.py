@@ -82,6 +82,47 @@ SCORECARD_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 ROW_FIELDS = tuple(name for name, _ in SCORECARD_COLUMNS if name not in ("as_of_date", "version"))
 
+# the sensitivity analysis stored with a version (transforms.scoring.sensitivity; rows by
+# transforms.publishing.sensitivity): one run per version, its figures as rows
+SENSITIVITY_RUN_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("as_of_date", "DATE NOT NULL"),
+    ("version", "INTEGER NOT NULL"),
+    ("draws", "INTEGER NOT NULL"),
+    ("seed", "BIGINT NOT NULL"),
+    ("rejected", "BIGINT NOT NULL"),  # perturbed matrices redrawn because their CR was >= 0.1
+    ("inputs", "VARCHAR NOT NULL"),  # JSON: which inputs moved and how much
+    ("document", "VARCHAR NOT NULL"),  # JSON: the whole analysis, as `riskcard sensitivity --format json` prints it
+    ("computed_at", "TIMESTAMPTZ NOT NULL"),
+    ("seconds", "DOUBLE"),
+)
+SENSITIVITY_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("as_of_date", "DATE NOT NULL"),
+    ("version", "INTEGER NOT NULL"),
+    ("row_order", "INTEGER NOT NULL"),
+    ("row_type", "VARCHAR NOT NULL"),  # composite | criterion | index | leave_one_out
+    ("criterion_id", "VARCHAR"),
+    ("indicator_id", "VARCHAR"),  # leave_one_out: the leaf left out
+    ("input_group", "VARCHAR"),  # index: judgments:criteria, judgments:u1 .. , method, thresholds
+    ("label", "VARCHAR"),
+    ("nominal", "DOUBLE"),  # composite, or the criterion's W×C score, as published
+    ("p05", "DOUBLE"),
+    ("p50", "DOUBLE"),
+    ("p95", "DOUBLE"),
+    ("mean", "DOUBLE"),
+    ("nominal_rank", "INTEGER"),
+    ("rank_p05", "DOUBLE"),
+    ("rank_p50", "DOUBLE"),
+    ("rank_p95", "DOUBLE"),
+    ("rank_mean", "DOUBLE"),
+    ("nominal_band", "VARCHAR"),  # the criterion's band, or the composite's rating
+    ("band_probability", "VARCHAR"),  # JSON {band: p} (criterion: band; composite: rating)
+    ("attention_probability", "VARCHAR"),  # JSON {attention label: p}
+    ("first_order", "DOUBLE"),
+    ("total_order", "DOUBLE"),
+    ("composite_change", "DOUBLE"),  # leave_one_out: composite without the leaf − the published composite
+    ("ranking_changed", "BOOLEAN"),
+)
+
 
 def _table_ddl(name: str, columns, key: str) -> str:
     body = ",\n".join(f"    {c} {t}" for c, t in columns)
@@ -92,6 +133,8 @@ TABLES_DDL = (
     "CREATE SCHEMA IF NOT EXISTS published",
     _table_ddl("published.scorecard_versions", VERSION_COLUMNS, "as_of_date, version"),
     _table_ddl("published.scorecard", SCORECARD_COLUMNS, "as_of_date, version, row_order"),
+    _table_ddl("published.scorecard_sensitivity_runs", SENSITIVITY_RUN_COLUMNS, "as_of_date, version"),
+    _table_ddl("published.scorecard_sensitivity", SENSITIVITY_COLUMNS, "as_of_date, version, row_order"),
 )
 
 VIEWS_DDL = (

@@ -7,8 +7,9 @@ DuckDB into a dataframe and validated through GX's pandas path (a dataframe asse
 The GX context is ephemeral (the suite files in ``expectations/`` are the source of truth, loaded every run),
 except for its validation results store, kept on disk under ``<warehouse dir>/gx/validations`` so that the Data
 Docs index lists the history of runs; the static Data Docs site is rebuilt in ``settings.data_docs_dir`` on every
-run (the new result pages, the suites' pages and the index). Only one process validates at a time (the
-warehouse writer lock), so the stores are never written concurrently.
+run (the new result pages, the suites' pages and the index), then made to work with no network
+(:mod:`transforms.quality.data_docs`: the CDN assets GX's pages load are served from the site folder). Only one
+process validates at a time (the warehouse writer lock), so the stores are never written concurrently.
 
 GX upstream quirks worked around here (GX 1.24.1, pandas 3.1):
 - ``expect_column_distinct_values_to_equal_set`` returns ``observed_value: None`` by design since GX 1.x
@@ -28,6 +29,7 @@ from typing import Any
 
 import pandas as pd
 
+from transforms.quality.data_docs import assets_dir, make_offline
 from transforms.quality.results import ExpectationResult
 from transforms.quality.suites import (
     SUITE_NAMES,
@@ -113,6 +115,11 @@ def run_suites(
         context.build_data_docs(site_names=[SITE], resource_identifiers=[*(r[2] for r in runs), *suite_ids])
     except Exception:  # noqa: BLE001 - a rendering problem must not hide the validation result
         log.exception("building the Data Docs site in %s failed", settings.data_docs_dir)
+    # GX's pages load their scripts and styles from CDNs: point them at the vendored copies (closed networks)
+    try:
+        make_offline(Path(settings.data_docs_dir), assets_dir(settings))
+    except Exception:  # noqa: BLE001 - same: the site is a view of the results, never the result
+        log.exception("making the Data Docs site in %s work offline failed", settings.data_docs_dir)
     results: list[ExpectationResult] = []
     for spec, keys, identifier, suite_result in runs:
         page = _page_url(context, identifier)

@@ -12,6 +12,17 @@ paper can be audited as printed); such a matrix is never valid.
 
 Matrices are CSV files people edit: full matrix, first column the row label, header the column labels, entries
 like ``1/3``, ``0.333`` or ``5``; lines starting with ``#`` are comments.
+
+Incomplete matrices. A judgment may be left out: both a(i,j) and a(j,i) empty. That is allowed while the
+comparisons that are given still connect every item (directly or through others); otherwise the weights are not
+determined and the matrix is rejected (rule ``disconnected``), as is a pair with only one of its two cells empty
+(rule ``missing``). Weights follow Harker's method (:func:`complete_matrix`): the missing a(i,j) are filled with
+w_i/w_j of Harker's eigenvector, and both methods, λmax, CI and CR then work on that *completed* matrix. The
+eigenvector of the completed matrix is Harker's eigenvector itself, so the eigenvector method gives exactly
+Harker's weights; the geometric method is the row geometric mean of the same completed matrix (one completion for
+both methods, so the matrix whose CR is reported does not depend on the method). The completed cells agree with
+the weights exactly, so they add no inconsistency: the CR measures the judgments that were given, against the
+ordinary RI(n).
 """
 
 from __future__ import annotations
@@ -64,7 +75,11 @@ SAATY_MIN, SAATY_MAX = 1 / 9, 9.0
 _EIG_TOL = 1e-15
 _EIG_MAX_ITER = 100_000
 _EIG_STALL_TOL = 1e-13
+_HARKER_SQUARINGS = 64  # complete_matrix's power iteration by squaring: up to 2^64 plain steps, then an eigen-solve
 _ZERO = 1e-12  # |CI| or |CR| below this is reported as 0 (rounding noise of an exactly consistent matrix)
+
+# Saaty's 1-9 scale with the reciprocals: the values a judgment can take (suggestions are snapped to these)
+SAATY_SCALE: tuple[float, ...] = tuple(1 / k for k in range(9, 1, -1)) + tuple(float(k) for k in range(1, 10))
 
 # defect rules
 SHAPE, LABELS, NOT_POSITIVE, DIAGONAL, RECIPROCITY, SAATY_RANGE, CONSISTENCY, RANDOM_INDEX_MISSING, EXPERTS = (
@@ -78,7 +93,10 @@ SHAPE, LABELS, NOT_POSITIVE, DIAGONAL, RECIPROCITY, SAATY_RANGE, CONSISTENCY, RA
     "random_index_missing",
     "experts",
 )
+MISSING, DISCONNECTED, INCOMPLETE = "missing", "disconnected", "incomplete"  # incomplete matrices (warning: incomplete)
 ERROR, WARNING = "error", "warning"
+# defects after which no weights can be computed
+UNUSABLE = (SHAPE, LABELS, NOT_POSITIVE, MISSING, DISCONNECTED)
 
 
 class MatrixError(ValueError):
@@ -115,8 +133,18 @@ class JudgmentMatrix:
 
     def cell_text(self, i: int, j: int) -> str:
         if self.texts is not None:
-            return self.texts[i][j]
-        return _fmt_value(self.values[i][j])
+            return self.texts[i][j] or "(empty)"
+        return format_judgment(self.values[i][j])
+
+    @property
+    def missing(self) -> tuple[tuple[str, str], ...]:
+        """The judgments left out, once per pair: (row, column) with row before column in the file's order."""
+        return tuple(
+            (self.labels[i], self.column_labels[j])
+            for i in range(len(self.values))
+            for j in range(i + 1, len(self.values[i]))
+            if math.isnan(self.values[i][j]) and j < len(self.values) and math.isnan(self.values[j][i])
+        )
 
     def where(self, i: int) -> str:
         return f" (line {self.lines[i]})" if self.lines else ""
@@ -163,6 +191,36 @@ class Defect:
 
 
 @dataclass(frozen=True)
+class Revision:
+    """A suggested change of one judgment (``transforms.scoring.repair``): set a(row, col) to ``suggested`` and its
+    mirror a(col, row) to 1/suggested. ``cr_after`` is the CR that change gives (see the repair module for what it
+    assumes); ``implied`` is the real-valued a(row, col) the other judgments imply, None when no other judgment links
+    the two items."""
+
+    row: str
+    col: str
+    current: float  # a(row, col) as given
+    mirror: float  # a(col, row) as given
+    suggested: float
+    cr_after: float | None
+    implied: float | None
+    reason: str  # "reciprocity" (a non-reciprocal pair, repaired from the upper triangle) or "consistency"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "row": self.row,
+            "col": self.col,
+            "current": self.current,
+            "mirror": self.mirror,
+            "suggested": self.suggested,
+            "suggested_text": format_judgment(self.suggested),
+            "cr_after": self.cr_after,
+            "implied": self.implied,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
 class AhpResult:
     """Weights and consistency of one comparison (a matrix, or the AIJ aggregate of several experts' matrices)."""
 
@@ -179,11 +237,40 @@ class AhpResult:
     experts: tuple[AhpResult, ...] = ()  # per-expert results when this is an aggregate
     path: str | None = None
     aggregation: str | None = None  # "AIJ geometric mean of N expert matrices"
-    matrix: tuple[tuple[float, ...], ...] | None = field(default=None, repr=False)  # the matrix analysed
+    matrix: tuple[tuple[float, ...], ...] | None = field(default=None, repr=False)  # as given (NaN: missing)
+    missing: tuple[tuple[str, str], ...] = ()  # judgments left out (row before column in the matrix's order)
+    # the matrix the weights and CR were computed on: ``matrix`` with the missing cells filled by Harker's method
+    # (complete_matrix); None when nothing is missing (then it is ``matrix``)
+    completed: tuple[tuple[float, ...], ...] | None = field(default=None, repr=False)
+    revisions: tuple[Revision, ...] = ()  # suggested judgment changes, best first (transforms.scoring.repair)
 
     @property
     def n(self) -> int:
         return len(self.labels)
+
+    def implied(self, row: str, column: str) -> float | None:
+        """The value the completed matrix gives a(row, column): w_row/w_column of Harker's weights for a missing
+        judgment, the judgment itself for a given one; None when no weights were computed."""
+        values = self.completed if self.completed is not None else self.matrix
+        if values is None:
+            return None
+        return values[self.labels.index(row)][self.labels.index(column)]
+
+    def missing_dicts(self) -> list[dict[str, Any]]:
+        """Each missing judgment with the value the others imply (w_row/w_col) and its nearest Saaty value."""
+        out = []
+        for row, col in self.missing:
+            implied = self.implied(row, col)
+            out.append(
+                {
+                    "row": row,
+                    "col": col,
+                    "implied": implied,
+                    "suggested": None if implied is None else nearest_saaty(implied),
+                    "suggested_text": None if implied is None else format_judgment(nearest_saaty(implied)),
+                }
+            )
+        return out
 
     @property
     def errors(self) -> list[Defect]:
@@ -237,6 +324,8 @@ class AhpResult:
             "warnings": [d.to_dict() for d in self.warnings],
             "aggregation": self.aggregation,
             "experts": [e.to_dict() for e in self.experts],
+            "missing": self.missing_dicts(),
+            "revisions": [r.to_dict() for r in self.revisions],
         }
 
 
@@ -258,7 +347,9 @@ def parse_judgment(text: str) -> float:
 
 
 def read_matrix(path: Path | str, name: str | None = None) -> JudgmentMatrix:
-    """Read a judgment-matrix CSV. Raises MatrixError (file, line, column) when a cell cannot be read."""
+    """Read a judgment-matrix CSV. Raises MatrixError (file, line, column) when a cell cannot be read.
+    An empty cell is a judgment left out: NaN in ``values``, "" in ``texts`` (validate_matrix decides whether the
+    pattern of empty cells is allowed)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -294,6 +385,9 @@ def read_matrix(path: Path | str, name: str | None = None) -> JudgmentMatrix:
             raise MatrixError(f"{path} line {line_no}: the first column must hold the row label")
         row = []
         for column, cell in zip(column_labels, cells[1:], strict=True):
+            if not cell:
+                row.append(math.nan)  # left out
+                continue
             try:
                 row.append(parse_judgment(cell))
             except ValueError as exc:
@@ -333,8 +427,10 @@ def is_reciprocal(a_ij: float, a_ji: float) -> bool:
 
 
 def validate_matrix(m: JudgmentMatrix) -> list[Defect]:
-    """Every defect of the matrix: shape and labels, then each non-positive, diagonal, non-reciprocal and
-    out-of-scale cell, by row and column label with both values. Out-of-scale cells are warnings."""
+    """Every defect of the matrix: shape and labels, then each non-positive cell, then the pattern of empty cells
+    (a pair with one cell empty, an empty diagonal, judgments that do not connect every item), then each diagonal,
+    non-reciprocal and out-of-scale cell, by row and column label with both values. Out-of-scale cells are
+    warnings, and so is a matrix with judgments left out (rule ``incomplete``, naming them)."""
     defects: list[Defect] = []
     rows, cols = len(m.values), len(m.column_labels)
     if rows != cols:
@@ -350,9 +446,10 @@ def validate_matrix(m: JudgmentMatrix) -> list[Defect]:
         )
         return defects
     a, lab = m.values, m.labels
+    empty = [[math.isnan(v) for v in row] for row in a]
     for i in range(rows):
         for j in range(cols):
-            if not (math.isfinite(a[i][j]) and a[i][j] > 0):
+            if not empty[i][j] and not (math.isfinite(a[i][j]) and a[i][j] > 0):
                 defects.append(
                     Defect(
                         NOT_POSITIVE,
@@ -362,6 +459,9 @@ def validate_matrix(m: JudgmentMatrix) -> list[Defect]:
                         value=a[i][j],
                     )
                 )
+    if defects:
+        return defects
+    defects = _missing_defects(m, empty)
     if defects:
         return defects
     for i in range(rows):
@@ -377,6 +477,8 @@ def validate_matrix(m: JudgmentMatrix) -> list[Defect]:
             )
     for i in range(rows):
         for j in range(i + 1, cols):
+            if empty[i][j]:
+                continue
             product = a[i][j] * a[j][i]
             if not is_reciprocal(a[i][j], a[j][i]):
                 defects.append(
@@ -384,7 +486,7 @@ def validate_matrix(m: JudgmentMatrix) -> list[Defect]:
                         RECIPROCITY,
                         f"{m.name}: not reciprocal: a({lab[i]},{lab[j]}) = {m.cell_text(i, j)}{m.where(i)} but "
                         f"a({lab[j]},{lab[i]}) = {m.cell_text(j, i)}{m.where(j)}; reciprocity needs "
-                        f"a({lab[j]},{lab[i]}) = 1/a({lab[i]},{lab[j]}) = {_fmt_value(1 / a[i][j])} "
+                        f"a({lab[j]},{lab[i]}) = 1/a({lab[i]},{lab[j]}) = {format_judgment(1 / a[i][j])} "
                         f"(their product is {product:.4g}, not 1 within {RECIPROCITY_RTOL:.0%})",
                         row=lab[i],
                         column=lab[j],
@@ -395,6 +497,8 @@ def validate_matrix(m: JudgmentMatrix) -> list[Defect]:
     for i in range(rows):
         for j in range(cols):
             v = a[i][j]
+            if empty[i][j]:
+                continue
             if i != j and not (SAATY_MIN * (1 - RECIPROCITY_RTOL) <= v <= SAATY_MAX * (1 + RECIPROCITY_RTOL)):
                 defects.append(
                     Defect(
@@ -406,7 +510,91 @@ def validate_matrix(m: JudgmentMatrix) -> list[Defect]:
                         value=v,
                     )
                 )
+    if m.missing:
+        cells = ", ".join(f"({r},{c})" for r, c in m.missing)
+        defects.append(
+            Defect(
+                INCOMPLETE,
+                f"{m.name}: {len(m.missing)} judgment(s) left out: {cells}; weights by Harker's method, "
+                "CR on the completed matrix",
+                severity=WARNING,
+                row=m.missing[0][0],
+                column=m.missing[0][1],
+            )
+        )
     return defects
+
+
+def _missing_defects(m: JudgmentMatrix, empty: list[list[bool]]) -> list[Defect]:
+    """The empty cells that are not allowed: an empty diagonal, a pair with only one cell empty, and a pattern of
+    left-out judgments that no longer connects every item (then the weights are not determined)."""
+    a, lab, n = m.values, m.labels, m.n
+    defects = []
+    for i in range(n):
+        if empty[i][i]:
+            defects.append(
+                Defect(
+                    MISSING,
+                    f"{m.name}{m.where(i)}: diagonal a({lab[i]},{lab[i]}) is empty, must be 1",
+                    row=lab[i],
+                    column=lab[i],
+                )
+            )
+    for i in range(n):
+        for j in range(i + 1, n):
+            if empty[i][j] != empty[j][i]:
+                e, g = (i, j) if empty[i][j] else (j, i)
+                defects.append(
+                    Defect(
+                        MISSING,
+                        f"{m.name}{m.where(e)}: a({lab[e]},{lab[g]}) is empty but a({lab[g]},{lab[e]}) = "
+                        f"{m.cell_text(g, e)}{m.where(g)}; leave both empty (a judgment left out) or give "
+                        f"a({lab[e]},{lab[g]}) = {format_judgment(1 / a[g][e])}",
+                        row=lab[e],
+                        column=lab[g],
+                        mirror_value=a[g][e],
+                    )
+                )
+    if defects or not m.missing:
+        return defects
+    groups = _components([[not x for x in row] for row in empty])
+    if len(groups) > 1:
+        first, rest = groups[0], [k for g in groups[1:] for k in g]
+        links = [(lab[i], lab[j]) for i in first for j in rest]
+        shown = ", ".join(f"({r},{c})" for r, c in links[:12]) + (
+            f" and {len(links) - 12} more" if len(links) > 12 else ""
+        )
+        parts = " | ".join("{" + ", ".join(lab[k] for k in g) + "}" for g in groups)
+        defects.append(
+            Defect(
+                DISCONNECTED,
+                f"{m.name}: the judgments given do not connect all items: {parts} are never compared with each "
+                f"other, directly or through others, so their weights are not determined; give at least one of "
+                f"the empty judgments {shown}",
+                row=links[0][0],
+                column=links[0][1],
+            )
+        )
+    return defects
+
+
+def _components(given: list[list[bool]]) -> list[list[int]]:
+    """Connected components (item indices, in order) of the graph whose edges are the given judgments."""
+    n, seen, groups = len(given), set(), []
+    for start in range(n):
+        if start in seen:
+            continue
+        group, stack = [], [start]
+        seen.add(start)
+        while stack:
+            i = stack.pop()
+            group.append(i)
+            for j in range(n):
+                if j not in seen and (given[i][j] or given[j][i]):
+                    seen.add(j)
+                    stack.append(j)
+        groups.append(sorted(group))
+    return groups
 
 
 # ---- weights and consistency --------------------------------------------------------------------------------
@@ -479,6 +667,126 @@ def consistency(a: np.ndarray, w: np.ndarray, ri: float) -> tuple[float, float, 
     return lambda_max, ci, cr
 
 
+def weights_and_consistency(
+    a: np.ndarray, method: str, ri: float
+) -> tuple[np.ndarray, float | None, float, float, float, np.ndarray]:
+    """(weights, principal eigenvalue or None, λmax, CI, CR, matrix used) of one matrix, NaN for judgments left out:
+    an incomplete matrix is completed first (:func:`complete_matrix`, Harker) and everything is computed on the
+    completed matrix, which is returned as the last item (``a`` itself when nothing is missing). What
+    :func:`analyse` computes, without validation (the caller knows the matrix is usable)."""
+    a = np.asarray(a, dtype=float)
+    used = complete_matrix(a) if np.isnan(a).any() else a
+    w, eigenvalue = priority_weights(used, method)
+    lambda_max, ci, cr = consistency(used, w, ri)
+    return w, eigenvalue, lambda_max, ci, cr, used
+
+
+def comparisons_connected(given: np.ndarray) -> np.ndarray:
+    """Whether the given judgments connect every item, for each matrix of a stack: ``given`` is a boolean array of
+    shape (..., n, n), True where a(i,j) is given; the result has shape (...). Items i and j are linked when a(i,j)
+    or a(j,i) is given; the weights of an incomplete matrix are determined exactly when the links connect all items.
+    Vectorised: boolean reachability by repeated squaring (log2 n matrix products on the whole stack)."""
+    given = np.asarray(given, dtype=bool)
+    n = given.shape[-1]
+    reach = (given | np.swapaxes(given, -1, -2) | np.eye(n, dtype=bool)).astype(float)
+    for _ in range(max(1, math.ceil(math.log2(max(n, 2))))):
+        reach = (reach @ reach > 0).astype(float)
+    return reach[..., 0, :].all(axis=-1)
+
+
+def complete_matrix(a: np.ndarray) -> np.ndarray:
+    """Harker-completed matrices: ``a`` has shape (..., n, n), NaN for each judgment left out (both a(i,j) and
+    a(j,i); the diagonal is given, 1). Returns the same shape with every missing a(i,j) set to w_i/w_j, where w is
+    Harker's eigenvector; given cells, and matrices with nothing missing, are returned unchanged.
+
+    Harker's method: B = A with the missing entries 0 and b_ii = a_ii + (number of missing entries in row i), i.e.
+    1 + m_i; w is the principal (Perron) eigenvector of B. w is also the principal eigenvector of the completed
+    matrix C, with the same eigenvalue: (C·w)_i = Σ_given a_ij w_j + Σ_missing (w_i/w_j) w_j = (B·w)_i. So the
+    eigenvector method on C gives Harker's weights, and λmax, CI and CR of C are those of Harker's solution.
+
+    Vectorised over the stack (the sensitivity analysis completes 10,000 draws at once), no loop over it: one
+    batched power iteration (by repeated squaring of B) on the matrices that have missing cells, from the row
+    geometric mean of their given judgments, with a batched eigen-solve for any that has not converged.
+    Raises ValueError when a matrix cannot be completed: an empty diagonal, a pair with one cell empty, a given
+    cell that is not positive, or judgments that do not connect every item (:func:`comparisons_connected`)."""
+    a = np.array(a, dtype=float)  # a copy: the result
+    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
+        raise ValueError(f"complete_matrix needs an array of shape (..., n, n), got {a.shape}")
+    empty = np.isnan(a)
+    if not empty.any():
+        return a
+    n = a.shape[-1]
+    flat, flat_empty = a.reshape(-1, n, n), empty.reshape(-1, n, n)
+    todo = np.flatnonzero(flat_empty.any(axis=(1, 2)))
+    sub, gap = flat[todo], flat_empty[todo]
+    diag = np.arange(n)
+    given_values = np.where(gap, 1.0, sub)
+    problems = [
+        (gap[:, diag, diag].any(axis=1), "an empty diagonal cell"),
+        ((gap != np.swapaxes(gap, 1, 2)).any(axis=(1, 2)), "a pair with only one of its two cells empty"),
+        (~((given_values > 0) & np.isfinite(given_values)).all(axis=(1, 2)), "a given cell that is not positive"),
+    ]
+    for bad, what in problems:
+        if bad.any():
+            raise ValueError(f"cannot complete the matrix{_stack_index(todo[bad], a.shape[:-2])}: {what}")
+    disconnected = ~comparisons_connected(~gap)
+    if disconnected.any():
+        raise ValueError(
+            f"cannot complete the matrix{_stack_index(todo[disconnected], a.shape[:-2])}: the given judgments do not "
+            "connect every item, so the weights are not determined"
+        )
+    b = np.where(gap, 0.0, sub)
+    b[:, diag, diag] += gap.sum(axis=2)
+    start = np.exp(np.log(given_values).sum(axis=2) / (n - gap.sum(axis=2)))  # geometric mean of the given
+    w = _perron_stack(b, start / start.sum(axis=1, keepdims=True))
+    flat[todo] = np.where(gap, w[:, :, None] / w[:, None, :], sub)
+    return flat.reshape(a.shape)
+
+
+def _stack_index(indices: np.ndarray, shape: tuple[int, ...]) -> str:
+    """Which matrices of a stack, for an error message: " at (3,)", " at (0, 2) and 4 more"; "" for a single one."""
+    if not shape:
+        return ""
+    shown = ", ".join(str(tuple(int(x) for x in np.unravel_index(k, shape))) for k in indices[:5])
+    return " at " + shown + (f" and {len(indices) - 5} more" if len(indices) > 5 else "")
+
+
+def _perron_stack(b: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Principal eigenvectors (sum 1) of a stack (k, n, n) of non-negative irreducible matrices with a positive
+    diagonal (hence primitive), from the positive start vectors ``w`` (k, n).
+
+    Power iteration with repeated squaring: step s applies M = B^(2^s) (normalised), so s steps do 2^(s+1) - 1
+    plain iterations. Harker's B of a sparse pattern has a second eigenvalue close to the first (a path of
+    judgments: thousands of plain iterations), which a few dozen squarings cover. Every entry is non-negative, so
+    the products have no cancellation and stay accurate to rounding. An eigen-solve takes any that has not
+    converged after the last squaring."""
+    m = b / b.sum(axis=(1, 2), keepdims=True)
+    delta = np.full(len(w), np.inf)
+    for _ in range(_HARKER_SQUARINGS):
+        v = np.einsum("kij,kj->ki", m, w)
+        v /= v.sum(axis=1, keepdims=True)
+        delta = np.abs(v - w).max(axis=1)
+        w = v
+        if (delta <= _EIG_TOL).all():
+            return w
+        m = m @ m
+        m /= m.sum(axis=(1, 2), keepdims=True)
+    slow = delta > _EIG_STALL_TOL
+    if slow.any():
+        values, vectors = np.linalg.eig(b[slow])
+        top = vectors[np.arange(int(slow.sum())), :, values.real.argmax(axis=1)].real
+        w[slow] = top / top.sum(axis=1, keepdims=True)
+    return w
+
+
+def nearest_saaty(value: float) -> float:
+    """The value of Saaty's scale (1/9 … 1 … 9) nearest to ``value`` as a ratio (in logs: 2.9 -> 3, 1/2.9 -> 1/3)."""
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"a judgment must be a positive number, got {value!r}")
+    logs = np.log(np.array(SAATY_SCALE))
+    return SAATY_SCALE[int(np.argmin(np.abs(logs - math.log(value))))]
+
+
 def check_method(method: str) -> str:
     if method not in METHODS:
         raise ValueError(f"unknown AHP weighting method {method!r}: use one of {', '.join(METHODS)}")
@@ -487,11 +795,12 @@ def check_method(method: str) -> str:
 
 def analyse(m: JudgmentMatrix, method: str = DEFAULT_METHOD, ri: float | None = None) -> AhpResult:
     """Validate ``m`` then compute weights, λmax, CI and CR. Never raises for a bad matrix: the result carries
-    every defect and ``valid`` is False."""
+    every defect and ``valid`` is False. An incomplete matrix (judgments left out, connected) is weighed by
+    Harker's method and its CR computed on the completed matrix (module docstring, :func:`complete_matrix`)."""
     check_method(method)
     defects = validate_matrix(m)
     base = {"name": m.name, "method": method, "labels": m.labels, "path": str(m.path) if m.path else None}
-    if any(d.rule in (SHAPE, LABELS, NOT_POSITIVE) for d in defects):
+    if any(d.rule in UNUSABLE for d in defects):
         return AhpResult(
             **base,
             weights=None,
@@ -507,9 +816,10 @@ def analyse(m: JudgmentMatrix, method: str = DEFAULT_METHOD, ri: float | None = 
     except ValueError as exc:
         ri_value = None
         defects.append(Defect(RANDOM_INDEX_MISSING, f"{m.name}: {exc}"))
-    a = m.array()
-    w, eigenvalue = priority_weights(a, method)
-    lambda_max, ci, cr = consistency(a, w, ri_value if ri_value is not None else float("nan"))
+    missing = m.missing
+    w, eigenvalue, lambda_max, ci, cr, used = weights_and_consistency(
+        m.array(), method, ri_value if ri_value is not None else float("nan")
+    )
     if ri_value is None:
         cr = None
     elif cr >= CR_LIMIT:
@@ -531,12 +841,15 @@ def analyse(m: JudgmentMatrix, method: str = DEFAULT_METHOD, ri: float | None = 
         cr=cr,
         defects=tuple(defects),
         matrix=m.values,
+        missing=missing,
+        completed=tuple(tuple(float(x) for x in row) for row in used.tolist()) if missing else None,
     )
 
 
 def aggregate_aij(matrices: list[JudgmentMatrix], name: str) -> JudgmentMatrix:
     """Aggregation of individual judgments: the cell-wise geometric mean of the experts' matrices (rows and columns
-    put in the first matrix's order). The result is reciprocal when every input is."""
+    put in the first matrix's order). The result is reciprocal when every input is. A judgment some experts left
+    out is the geometric mean of those who gave it (it stays out only when nobody gave it)."""
     if not matrices:
         raise MatrixError(f"{name}: no expert matrices to aggregate")
     labels = matrices[0].labels
@@ -549,7 +862,13 @@ def aggregate_aij(matrices: list[JudgmentMatrix], name: str) -> JudgmentMatrix:
             )
         ordered.append(m.reordered(labels))
     stack = np.stack([np.log(m.array()) for m in ordered])
-    mean = np.exp(stack.mean(axis=0))
+    given = ~np.isnan(stack)
+    if given.all():
+        mean = np.exp(stack.mean(axis=0))
+    else:
+        count = given.sum(axis=0)
+        mean = np.exp(np.where(given, stack, 0.0).sum(axis=0) / np.maximum(count, 1))
+        mean[count == 0] = math.nan
     return JudgmentMatrix.from_values(labels, mean, name=name)
 
 
@@ -593,7 +912,7 @@ def analyse_experts(
     return dataclasses.replace(result, experts=experts, aggregation=aggregation)
 
 
-def _fmt_value(v: float) -> str:
+def format_judgment(v: float) -> str:
     """1/3 for 0.333…, 5 for 5.0, else 4 significant digits."""
     if v > 0 and math.isfinite(v):
         if abs(v - round(v)) < 1e-9:
@@ -614,8 +933,18 @@ __all__ = [
     "CR_LIMIT",
     "RANDOM_INDEX",
     "RECIPROCITY_RTOL",
+    "MISSING",
+    "DISCONNECTED",
+    "INCOMPLETE",
+    "SAATY_SCALE",
+    "Revision",
     "aggregate_aij",
     "analyse",
+    "comparisons_connected",
+    "complete_matrix",
+    "format_judgment",
+    "nearest_saaty",
+    "weights_and_consistency",
     "analyse_experts",
     "consistency",
     "eigenvector_weights",

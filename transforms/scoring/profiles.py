@@ -39,6 +39,7 @@ from transforms.scoring.ahp import (
     check_method,
     read_matrix,
 )
+from transforms.scoring.repair import with_revisions
 
 PROFILES_SUBDIR = Path("ahp") / "profiles"
 EXPLICIT = "explicit"  # the method name of a profile whose weights are all given explicitly
@@ -68,6 +69,9 @@ class WeightProfile:
     path: Path | None = None
     description: str = ""
     explicit: tuple[str, ...] = ()  # which comparisons are explicit: "criteria", "leaves of u3", ...
+    # the AHP analysis behind each derived comparison: "criteria" or a criterion id (its leaves) -> its result
+    # (judgments, RI, weights); an explicit comparison has none. The sensitivity analysis perturbs these.
+    judgments: dict[str, AhpResult] = field(default_factory=dict)
 
     @property
     def global_weights(self) -> dict[str, float]:
@@ -205,6 +209,11 @@ def check_profile(
         path=path,
         description=str(doc.get("description", "")),
         explicit=tuple(explicit),
+        judgments={
+            key: c.result
+            for key, c in (("criteria", criteria), *leaves.comparisons.items())
+            if c.result is not None and c.form != "weights"
+        },
     )
     total = sum(profile.global_weights.values())
     if abs(total - 1) > WEIGHT_SUM_TOL:  # cannot happen with normalised parts; guard the invariant anyway
@@ -330,6 +339,7 @@ def _comparison(profile: Path, label: str, spec: Any, items: list[str], method: 
         return _Comparison(label, problems=tuple(problems))
     files = tuple((profile.parent / e).resolve() for e in entries)
     matrices: list[JudgmentMatrix] = []
+    file_order: tuple[str, ...] | None = None  # the first file's label order: its upper triangle, for revisions
     for f in files:
         try:
             m = read_matrix(f, name=_display(f, settings))
@@ -340,11 +350,14 @@ def _comparison(profile: Path, label: str, spec: Any, items: list[str], method: 
         if labels_problem:
             problems.append(f"{label}: {labels_problem}")
             continue
+        file_order = file_order or m.labels
         matrices.append(m.reordered(items) if m.labels == m.column_labels else m)
     if len(matrices) != len(files):
         return _Comparison(label, form=form, files=files, problems=tuple(problems))
     name = matrices[0].name if len(matrices) == 1 else f"{label} (AIJ of {len(matrices)} experts)"
-    result = analyse_experts(matrices, method, None if ri is None else float(ri), name=name)
+    result = with_revisions(
+        analyse_experts(matrices, method, None if ri is None else float(ri), name=name), order=file_order
+    )
     if not result.valid:
         problems.append(f"{label}: " + "; ".join(result.problems()))
     weights = {k: result.weights[k] for k in items} if result.valid else None

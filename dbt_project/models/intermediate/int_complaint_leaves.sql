@@ -1,4 +1,5 @@
--- Complaint leaves per as-of date: RP1, RP2, RP3, RP4, LG1, LG2, LG3, CO1.
+-- Complaint leaves per as-of date: RP1, RP2, RP3, RP4, LG1, LG2, LG3, CO1, as the sums of their complaints' shares
+-- (macros/complaint_records.sql).
 
 with
 
@@ -22,65 +23,11 @@ fraud_transaction_states as (
 
 as_of_dates as {{ as_of_dates() }},
 
-complaint_facts as (
+-- every complaint's share of every leaf: macros/complaint_records.sql, the rules' one place (the drill-down of
+-- `riskcard explain` lists the same rows)
+contributions as (
 
-    select
-        as_of_date,
-        window_start,
-        window_end,
-        complaint_id,
-        txn_id,
-        category,
-        channel,
-        resolution,
-        closed_at,
-        is_opened_in_window,
-        category in ('unauthorized_txn', 'fee_dispute') as is_dispute,
-        -- litigation ends the complaint process, whether or not closed_at was filled in
-        closed_at is not null or resolution = 'litigation' as is_closed,
-        opened_at + interval {{ guideline_limit('response_deadline_days') }} day as response_deadline_at,
-        opened_at + interval {{ guideline_limit('dispute_deadline_days') }} day as dispute_deadline_at,
-        -- unanswered by the end of D: the wait runs to the end of D
-        {{ hours_between('opened_at', 'least(coalesce(first_response_at, window_end), window_end)') }}
-            as hours_to_first_response,
-        coalesce(claimed_amount, 0) as claimed_amount,
-        coalesce(compensated_amount, 0) as compensated_amount
-
-    from complaints
-
-),
-
-deadline_facts as (
-
-    select
-        *,
-        response_deadline_at >= window_start and response_deadline_at < window_end as is_response_due_in_window,
-        closed_at is null or closed_at > response_deadline_at as missed_response_deadline,
-        is_dispute and dispute_deadline_at >= window_start and dispute_deadline_at < window_end
-            as is_dispute_due_in_window,
-        closed_at is null or closed_at > dispute_deadline_at as missed_dispute_deadline
-
-    from complaint_facts
-
-),
-
--- LG2: closed unauthorized-transaction complaints opened in the window whose transaction is confirmed fraud as of D
-fraud_claims as (
-
-    select
-        complaint_facts.as_of_date,
-        sum(complaint_facts.claimed_amount) as claimed_amount,
-        sum(complaint_facts.compensated_amount) as compensated_amount
-
-    from complaint_facts
-    inner join fraud_transaction_states
-        on fraud_transaction_states.txn_id = complaint_facts.txn_id
-        and complaint_facts.as_of_date between fraud_transaction_states.state_from
-            and fraud_transaction_states.state_to
-    where complaint_facts.is_opened_in_window
-        and complaint_facts.category = 'unauthorized_txn'
-        and complaint_facts.is_closed
-    group by complaint_facts.as_of_date
+    {{ complaint_contributions('complaints', 'fraud_transaction_states') }}
 
 ),
 
@@ -89,20 +36,22 @@ daily_counts as (
     select
         as_of_date,
         count(*) filter (where is_opened_in_window) as complaints,
-        count(*) filter (where is_opened_in_window and channel in ('regulator', 'media')) as regulator_or_media,
-        count(*) filter (where is_response_due_in_window) as response_due,
-        count(*) filter (where is_response_due_in_window and missed_response_deadline) as response_missed,
-        quantile_cont(hours_to_first_response, 0.9) filter (where is_opened_in_window)
-            as p90_hours_to_first_response,
-        count(*) filter (where is_dispute_due_in_window) as disputes_due,
-        count(*) filter (where is_dispute_due_in_window and missed_dispute_deadline) as disputes_missed,
-        count(*) filter (where is_opened_in_window and is_dispute and is_closed) as disputes_closed,
-        count(*) filter (
-            where is_opened_in_window and is_dispute and is_closed and resolution = 'litigation'
-        ) as disputes_litigated,
-        count(*) filter (where is_opened_in_window and category = 'privacy_leak') as privacy_leaks
+        count(rp1_num) as rp1_complaints,
+        count(rp2_num) as regulator_or_media,
+        count(rp2_den) as rp2_complaints,
+        count(rp3_den) as response_due,
+        count(rp3_num) as response_missed,
+        quantile_cont(rp4_sample, 0.9) as p90_hours_to_first_response,
+        count(rp4_in_sample) as rp4_complaints,
+        count(lg1_den) as disputes_due,
+        count(lg1_num) as disputes_missed,
+        coalesce(sum(lg2_den), 0) as fraud_claimed_amount,
+        coalesce(sum(lg2_num), 0) as fraud_uncompensated_amount,
+        count(lg3_den) as disputes_closed,
+        count(lg3_num) as disputes_litigated,
+        count(co1_num) as privacy_leaks
 
-    from deadline_facts
+    from contributions
     group by as_of_date
 
 ),
@@ -112,24 +61,25 @@ daily_totals as (
     select
         as_of_dates.as_of_date,
         coalesce(daily_counts.complaints, 0) as complaints,
+        coalesce(daily_counts.rp1_complaints, 0) as rp1_complaints,
         coalesce(daily_counts.regulator_or_media, 0) as regulator_or_media,
+        coalesce(daily_counts.rp2_complaints, 0) as rp2_complaints,
         coalesce(daily_counts.response_due, 0) as response_due,
         coalesce(daily_counts.response_missed, 0) as response_missed,
         daily_counts.p90_hours_to_first_response,
+        coalesce(daily_counts.rp4_complaints, 0) as rp4_complaints,
         coalesce(daily_counts.disputes_due, 0) as disputes_due,
         coalesce(daily_counts.disputes_missed, 0) as disputes_missed,
         coalesce(daily_counts.disputes_closed, 0) as disputes_closed,
         coalesce(daily_counts.disputes_litigated, 0) as disputes_litigated,
         coalesce(daily_counts.privacy_leaks, 0) as privacy_leaks,
-        coalesce(fraud_claims.claimed_amount, 0) as fraud_claimed_amount,
-        coalesce(fraud_claims.compensated_amount, 0) as fraud_compensated_amount,
+        coalesce(daily_counts.fraud_claimed_amount, 0) as fraud_claimed_amount,
+        coalesce(daily_counts.fraud_uncompensated_amount, 0) as fraud_uncompensated_amount,
         coalesce(transaction_leaves.active_customers, 0) as active_customers
 
     from as_of_dates
     left join daily_counts
         on daily_counts.as_of_date = as_of_dates.as_of_date
-    left join fraud_claims
-        on fraud_claims.as_of_date = as_of_dates.as_of_date
     left join transaction_leaves
         on transaction_leaves.as_of_date = as_of_dates.as_of_date
 
@@ -142,15 +92,15 @@ leaves as (
         complaints as complaint_records,
 
         -- RP1: complaints per 10,000 active customers
-        complaints as rp1_numerator,
+        rp1_complaints as rp1_numerator,
         active_customers as rp1_denominator,
-        {{ ratio('complaints', 'active_customers', 10000) }} as rp1_value,
+        {{ ratio('rp1_complaints', 'active_customers', 10000) }} as rp1_value,
         cast(null as bigint) as rp1_sample_size,
 
         -- RP2: complaints through the regulator or the media, %
         regulator_or_media as rp2_numerator,
-        complaints as rp2_denominator,
-        {{ ratio('regulator_or_media', 'complaints') }} as rp2_value,
+        rp2_complaints as rp2_denominator,
+        {{ ratio('regulator_or_media', 'rp2_complaints') }} as rp2_value,
         cast(null as bigint) as rp2_sample_size,
 
         -- RP3: complaints whose 15-day deadline falls in the window and that were not closed by it, %
@@ -163,7 +113,7 @@ leaves as (
         cast(null as double) as rp4_numerator,
         cast(null as double) as rp4_denominator,
         p90_hours_to_first_response as rp4_value,
-        complaints as rp4_sample_size,
+        rp4_complaints as rp4_sample_size,
 
         -- LG1: disputes whose 30-day deadline falls in the window and that were not closed by it, %
         disputes_missed as lg1_numerator,
@@ -172,9 +122,9 @@ leaves as (
         cast(null as bigint) as lg1_sample_size,
 
         -- LG2: uncompensated share of the amount claimed for confirmed fraud, %
-        fraud_claimed_amount - fraud_compensated_amount as lg2_numerator,
+        fraud_uncompensated_amount as lg2_numerator,
         fraud_claimed_amount as lg2_denominator,
-        {{ ratio('fraud_claimed_amount - fraud_compensated_amount', 'fraud_claimed_amount') }} as lg2_value,
+        {{ ratio('fraud_uncompensated_amount', 'fraud_claimed_amount') }} as lg2_value,
         cast(null as bigint) as lg2_sample_size,
 
         -- LG3: closed disputes that went to litigation, %

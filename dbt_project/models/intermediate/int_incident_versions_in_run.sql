@@ -2,10 +2,10 @@
 
 -- The versions of the incidents this run can see (run_scope.sql): incidents started in the window of one of the
 -- run's dates, each version with the as-of dates it is its incident's state for. Deadlines (LG4, LG5, IC2) are
--- measured from an incident's own timestamps, so they need no look-back.
+-- measured from an incident's own timestamps, so they need no look-back. The scope is macros/incident_records.sql's.
 
 with
 
-{{ versions_in_run(ref('stg_incidents'), 'incident_id', {'started_at': 0}) }}
+{{ incident_versions_in_run(ref('stg_incidents')) }}
 
 select * from versions_in_run

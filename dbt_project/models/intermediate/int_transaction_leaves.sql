@@ -1,13 +1,20 @@
 -- Transaction leaves per as-of date: SP1, SP4, IC3, BC2, CO3, CO2, and the active customers that RP1 and CO1
--- divide by. Sums are running totals of per-version changes (int_transaction_versions): a version adds its
--- measures on counted_from and takes them away the day after counted_to. Distinct customers cannot be summed
--- that way, so each customer's counted ranges are first merged into islands (overlaps counted once).
+-- divide by, from each version's shares (macros/transaction_records.sql: <leaf>_num, <leaf>_den). Sums are running
+-- totals of per-version changes (int_transaction_versions): a version adds its measures on counted_from and takes
+-- them away the day after counted_to. Distinct customers cannot be summed that way, so each customer's counted
+-- ranges are first merged into islands (overlaps counted once).
 
 with
 
+-- every version's share of every leaf: macros/transaction_records.sql, the rules' one place (the drill-down of
+-- `riskcard explain` lists the versions counted for one date)
 counted_versions as (
 
-    select * from {{ ref('int_transaction_versions') }}
+    select
+        *,
+        {{ transaction_contributions() }}
+
+    from {{ ref('int_transaction_versions') }}
 
 ),
 
@@ -20,18 +27,14 @@ range_measures as (
         counted_from,
         counted_to,
         count(*) as transactions,
-        count(*) filter (
-            where status = 'success' and amount >= {{ guideline_limit('large_amount') }}
-        ) as large_successful,
-        count(*) filter (
-            where status = 'success' and amount >= {{ guideline_limit('large_amount') }} and auth_method = 'password'
-        ) as large_successful_password_only,
-        count(*) filter (where new_device) as new_device,
-        count(*) filter (where new_device and auth_method = 'password') as new_device_password_only,
-        count(*) filter (where failure_reason = 'operator_error') as operator_error,
-        coalesce(sum(amount) filter (where fraud_confirmed), 0) as fraud_amount,
-        coalesce(sum(amount) filter (where fraud_confirmed and not risk_flag), 0) as fraud_amount_unflagged,
-        coalesce(sum(amount) filter (where status = 'success'), 0) as successful_amount
+        count(sp1_den) as large_successful,
+        count(sp1_num) as large_successful_password_only,
+        count(sp4_den) as new_device,
+        count(sp4_num) as new_device_password_only,
+        count(ic3_num) as operator_error,
+        coalesce(sum(bc2_den), 0) as fraud_amount,
+        coalesce(sum(bc2_num), 0) as fraud_amount_unflagged,
+        coalesce(sum(co3_den), 0) as successful_amount
 
     from counted_versions
     group by counted_from, counted_to
@@ -78,11 +81,11 @@ customer_spans as (
 
     select
         customer_id,
-        auth_method <> 'password' as used_stronger_factor,
+        co2_stronger_factor as used_stronger_factor,
         counted_from,
         counted_to,
         max(counted_to) over earlier_spans as reach_before,
-        max(case when auth_method <> 'password' then counted_to end) over earlier_spans as stronger_reach_before
+        max(case when co2_stronger_factor then counted_to end) over earlier_spans as stronger_reach_before
 
     from counted_versions
     window earlier_spans as (
@@ -98,7 +101,7 @@ customer_last_days as (
     select
         customer_id,
         max(counted_to) as counted_to,
-        max(counted_to) filter (where auth_method <> 'password') as stronger_counted_to
+        max(counted_to) filter (where co2_stronger_factor) as stronger_counted_to
 
     from counted_versions
     group by customer_id
