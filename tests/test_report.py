@@ -264,3 +264,37 @@ def test_riskcard_report_writes_html_and_pdf_to_out(published, tmp_path, monkeyp
     assert main(["report", "--format", "pdf", "--out", str(single), "--warehouse", str(published.warehouse)]) == 2
     assert main(["report", "--as-of", "2025-03-31", "--version", "9", "--warehouse", str(published.warehouse)]) == 1
     assert "version 9 of 2025-03-31 has not been published" in capsys.readouterr().err
+
+
+def test_the_pdf_renderer_fetches_nothing_a_document_names():
+    """WeasyPrint is given a fetcher that refuses every protocol: a document naming an image on a live local HTTP
+    server and a local file still renders, and the server sees no request."""
+    import http.server
+    import threading
+
+    from transforms.publishing.report_pdf import render_pdf
+
+    hits = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's hook name
+            hits.append(self.path)
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        document = (
+            f'<html><head><link rel="stylesheet" href="{url}/style.css"></head><body><p>headline</p>'
+            f'<img src="{url}/logo.png"><img src="file:///etc/hostname"></body></html>'
+        )
+        pdf = render_pdf(document)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert pdf.startswith(b"%PDF") and hits == []
