@@ -129,7 +129,7 @@ def _recompute(settings, card, draws: int, seed: int, perturb):
             "published: its thresholds are not the version's; use --no-thresholds"
         )
     rows = [{**leaf, "row_type": "leaf"} for leaf in card["leaves"]]
-    return compute(settings, catalogue, profile, rows, draws, seed, perturb)
+    return compute(catalogue, profile, rows, draws, seed, perturb)
 
 
 def render(doc: dict, source: str) -> str:

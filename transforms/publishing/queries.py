@@ -7,8 +7,6 @@ from typing import Any
 
 import duckdb
 
-from transforms.publishing.sensitivity import stored_document as sensitivity_document  # noqa: F401 (re-export)
-
 
 class NotPublished(LookupError):
     """The requested as-of date / version has not been published."""

@@ -512,12 +512,9 @@ def _moved(before, after) -> bool:
 
 
 def _sensitivity(con, as_of: dt.date, version: int) -> tuple[dict[str, Any] | None, str]:
-    from transforms.publishing import queries
+    from transforms.publishing.sensitivity import stored_document
 
-    reader = getattr(queries, "sensitivity_document", None)
-    if reader is None:
-        return None, "The sensitivity analysis is not available in this installation."
-    document = reader(con, as_of, version)
+    document = stored_document(con, as_of, version)
     if document is None:
         return None, (
             "No sensitivity analysis is stored with this version (published before the analysis existed, or with "

@@ -35,7 +35,7 @@ def leaf_inputs(rows: list[dict[str, Any]]):
     }
 
 
-def compute(settings, catalogue, profile, rows: list[dict[str, Any]], draws: int, seed: int, perturb):
+def compute(catalogue, profile, rows: list[dict[str, Any]], draws: int, seed: int, perturb):
     """(document, seconds) for one scorecard's rows."""
     from transforms.scoring.sensitivity import analyse
 
@@ -51,7 +51,6 @@ def for_publish(settings, catalogue, profile, rows: list[dict[str, Any]]):
     if settings.sensitivity_draws == 0:
         return None
     return compute(
-        settings,
         catalogue,
         profile,
         rows,
@@ -91,7 +90,9 @@ def document_rows(document: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def insert(con: duckdb.DuckDBPyConnection, as_of: dt.date, version: int, document: dict[str, Any], seconds) -> None:
+def insert(
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, version: int, document: dict[str, Any], seconds: float
+) -> None:
     """Store a version's analysis (the caller holds the version's transaction)."""
     document = with_version(document, as_of, version)
     run = {
