@@ -94,23 +94,7 @@ def write_snapshot_from(settings, con: duckdb.DuckDBPyConnection, as_of: dt.date
     staging = Path(settings.published_dir) / ".staging" / f"scorecard-{uuid.uuid4().hex}"
     staging.mkdir(parents=True)
     try:
-        data_path = staging / DATA_FILE
-        quoted = str(data_path).replace("'", "''")
-        con.execute(
-            f"""
-            COPY (
-                SELECT * EXCLUDE (as_of_date, version)
-                FROM published.scorecard
-                WHERE as_of_date = $as_of AND version = $version
-                ORDER BY row_order
-            ) TO '{quoted}' (FORMAT parquet, COMPRESSION zstd)
-            """,
-            {"as_of": as_of, "version": version},
-        )
-        rows = con.execute(
-            "SELECT count(*) FROM published.scorecard WHERE as_of_date = ? AND version = ?", [as_of, version]
-        ).fetchone()[0]
-        files = [{"path": DATA_FILE, "sha256": sha256_file(data_path), "bytes": data_path.stat().st_size, "rows": rows}]
+        files = [_parquet_file(con, "published.scorecard", staging / DATA_FILE, as_of, version)]
         files += _sensitivity_file(con, staging, as_of, version)
         reports, report_note = _report_files(settings, con, staging, as_of, version)
         files += reports
@@ -145,25 +129,32 @@ def _sensitivity_file(con: duckdb.DuckDBPyConnection, staging: Path, as_of: dt.d
 
     if not table_exists(con, "published", "scorecard_sensitivity"):
         return []
-    rows = con.execute(
-        "SELECT count(*) FROM published.scorecard_sensitivity WHERE as_of_date = ? AND version = ?", [as_of, version]
-    ).fetchone()[0]
-    if not rows:
+    entry = _parquet_file(con, "published.scorecard_sensitivity", staging / SENSITIVITY_FILE, as_of, version)
+    if not entry["rows"]:
+        (staging / SENSITIVITY_FILE).unlink()  # a version published without an analysis has no such file
         return []
-    path = staging / SENSITIVITY_FILE
+    return [entry]
+
+
+def _parquet_file(con: duckdb.DuckDBPyConnection, table: str, path: Path, as_of: dt.date, version: int) -> dict:
+    """A version's rows of ``table`` (by row_order, without the partition columns) as a Parquet file; its manifest
+    entry."""
     quoted = str(path).replace("'", "''")
     con.execute(
         f"""
         COPY (
             SELECT * EXCLUDE (as_of_date, version)
-            FROM published.scorecard_sensitivity
+            FROM {table}
             WHERE as_of_date = $as_of AND version = $version
             ORDER BY row_order
         ) TO '{quoted}' (FORMAT parquet, COMPRESSION zstd)
         """,
         {"as_of": as_of, "version": version},
     )
-    return [{"path": SENSITIVITY_FILE, "sha256": sha256_file(path), "bytes": path.stat().st_size, "rows": rows}]
+    (rows,) = con.execute(
+        f"SELECT count(*) FROM {table} WHERE as_of_date = ? AND version = ?", [as_of, version]
+    ).fetchone()
+    return {"path": path.name, "sha256": sha256_file(path), "bytes": path.stat().st_size, "rows": rows}
 
 
 def _report_files(settings, con, staging: Path, as_of: dt.date, version: int) -> tuple[list[dict], dict]:
