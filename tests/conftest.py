@@ -63,3 +63,20 @@ def published(settings, published_template):
 
     copy_published(published_template, settings)
     return settings
+
+
+@pytest.fixture
+def ahp_cli(tmp_path, capsys):
+    """ahp_cli(args...) -> (exit code, stdout, stderr): the real `riskcard ahp` entry point in-process, with an empty
+    config so no local riskcard.toml leaks in."""
+    from transforms.cli.main import main
+
+    empty = tmp_path / "riskcard.toml"
+    empty.write_text("")
+
+    def _run(*args: str):
+        code = main(["ahp", "--config", str(empty), *args])
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return _run

@@ -12,7 +12,6 @@ import shutil
 import numpy as np
 import pytest
 
-from transforms.cli.main import main
 from transforms.core.settings import PROJECT_DIR
 from transforms.scoring.ahp import (
     DISCONNECTED,
@@ -214,25 +213,13 @@ TEXTS = [
 ]
 
 
-@pytest.fixture
-def cli(tmp_path, capsys):
-    empty = tmp_path / "riskcard.toml"
-    empty.write_text("")
-
-    def _run(*args: str):
-        code = main(["ahp", "--config", str(empty), *args])
-        return code, capsys.readouterr().out
-
-    return _run
-
-
-def test_check_lists_the_missing_cells_and_what_they_imply(tmp_path, cli):
+def test_check_lists_the_missing_cells_and_what_they_imply(tmp_path, ahp_cli):
     path = tmp_path / "incomplete.csv"
     write_csv(path, LABELS, TEXTS)
     m = read_matrix(path)
     assert np.isnan(m.value("a", "c")) and m.cell_text(0, 2) == "(empty)" and m.missing == (("a", "c"), ("b", "d"))
     for method in ("eigenvector", "geometric"):
-        code, out = cli("check", str(path), "--format", "json", "--method", method)
+        code, out, _ = ahp_cli("check", str(path), "--format", "json", "--method", method)
         data = json.loads(out)
         assert code == 0 and data["valid"] is True, data["verdict"]
         assert [(x["row"], x["col"]) for x in data["missing"]] == [("a", "c"), ("b", "d")]
@@ -242,31 +229,31 @@ def test_check_lists_the_missing_cells_and_what_they_imply(tmp_path, cli):
             assert x["suggested"] == pytest.approx(W[i] / W[j])  # 4 and 4: on the scale already
         assert data["weights"] == pytest.approx(dict(zip(LABELS, W, strict=True)), abs=1e-9)
         assert [w["rule"] for w in data["warnings"]] == [INCOMPLETE]
-    code, out = cli("check", str(path))
+    code, out, _ = ahp_cli("check", str(path))
     assert code == 0 and "judgments left out: 2" in out
     lines = {tuple(line.split()) for line in out.splitlines()}
     assert ("a", "c", "4", "4") in lines and ("b", "d", "4", "4") in lines
 
 
-def test_check_rejects_a_disconnected_file(tmp_path, cli):
+def test_check_rejects_a_disconnected_file(tmp_path, ahp_cli):
     path = tmp_path / "split.csv"
     texts = [row[:] for row in TEXTS]
     for i in (0, 1):  # a and b compared with nothing else
         for j in (2, 3, 4):
             texts[i][j] = texts[j][i] = ""
     write_csv(path, LABELS, texts)
-    code, out = cli("check", str(path), "--format", "json")
+    code, out, _ = ahp_cli("check", str(path), "--format", "json")
     data = json.loads(out)
     assert code == 1 and [d["rule"] for d in data["defects"]] == [DISCONNECTED]
     assert "(a,c)" in data["defects"][0]["message"]
 
 
-def test_inconsistent_incomplete_matrix_gets_revisions(tmp_path, cli):
+def test_inconsistent_incomplete_matrix_gets_revisions(tmp_path, ahp_cli):
     path = tmp_path / "bad.csv"
     texts = [row[:] for row in TEXTS]
     texts[0][1], texts[1][0] = "1/8", "8"  # a(a,b) = 2 flipped far
     write_csv(path, LABELS, texts)
-    code, out = cli("check", str(path), "--format", "json")
+    code, out, _ = ahp_cli("check", str(path), "--format", "json")
     data = json.loads(out)
     assert code == 1 and data["cr"] >= 0.1
     first = data["revisions"][0]

@@ -12,7 +12,6 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from transforms.cli.main import main
 from transforms.core.settings import PROJECT_DIR
 from transforms.scoring.ahp import JudgmentMatrix, analyse, read_matrix
 from transforms.scoring.paper_audit import repair_from_upper
@@ -56,21 +55,8 @@ def write_matrix(path, a: np.ndarray, labels: list[str]) -> None:
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
 
 
-@pytest.fixture
-def cli(tmp_path, capsys):
-    """cli(args...) -> (exit code, stdout), the real `riskcard` entry point with an empty config."""
-    empty = tmp_path / "riskcard.toml"
-    empty.write_text("")
-
-    def _run(*args: str):
-        code = main(["ahp", "--config", str(empty), *args])
-        return code, capsys.readouterr().out
-
-    return _run
-
-
-def check_json(cli, path, method: str = "eigenvector") -> tuple[int, dict]:
-    code, out = cli("check", str(path), "--format", "json", "--method", method)
+def check_json(ahp_cli, path, method: str = "eigenvector") -> tuple[int, dict]:
+    code, out, _ = ahp_cli("check", str(path), "--format", "json", "--method", method)
     return code, json.loads(out)
 
 
@@ -97,7 +83,9 @@ CORRUPTIONS = {
 @pytest.mark.parametrize("method", ["eigenvector", "geometric"])
 @pytest.mark.parametrize("kind", sorted(CORRUPTIONS))
 @pytest.mark.parametrize("n", range(3, 10))
-def test_one_corrupted_judgment_is_named_first_and_its_suggestion_restores_consistency(tmp_path, cli, n, kind, method):
+def test_one_corrupted_judgment_is_named_first_and_its_suggestion_restores_consistency(
+    tmp_path, ahp_cli, n, kind, method
+):
     labels = labels_for(n)
     good = pow2_matrix(n)
     assert reference_cr(good) < 0.1 and abs(reference_cr(good)) < 1e-9  # exactly consistent (numpy's eig)
@@ -109,7 +97,7 @@ def test_one_corrupted_judgment_is_named_first_and_its_suggestion_restores_consi
     write_matrix(path, bad, labels)
     before = path.read_bytes()
 
-    code, data = check_json(cli, path, method)
+    code, data = check_json(ahp_cli, path, method)
 
     assert code == 1 and data["valid"] is False
     first = data["revisions"][0]
@@ -152,21 +140,21 @@ def snapped_case(n: int) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
 
 
 @pytest.mark.parametrize("n", range(4, 10))  # 3x3 has one cycle: any of its 3 judgments can be the culprit
-def test_snapped_random_weights_with_one_flipped_judgment(tmp_path, cli, n):
+def test_snapped_random_weights_with_one_flipped_judgment(tmp_path, ahp_cli, n):
     labels = labels_for(n)
     good, bad, (i, j) = snapped_case(n)
     path = tmp_path / "m.csv"
     write_matrix(path, bad, labels)
-    code, data = check_json(cli, path)
+    code, data = check_json(ahp_cli, path)
     assert code == 1
     first = data["revisions"][0]
     assert {first["row"], first["col"]} == {labels[i], labels[j]}
     assert reference_cr(applied(bad, labels, first)) < 0.1
 
 
-def test_printed_table3_names_u5_u7_first(cli):
+def test_printed_table3_names_u5_u7_first(ahp_cli):
     for method in ("eigenvector", "geometric"):
-        code, data = check_json(cli, PRINTED, method)
+        code, data = check_json(ahp_cli, PRINTED, method)
         assert code == 1
         first = data["revisions"][0]
         # the upper triangle holds the judgment a(u5,u7) = 1: the lower cell a(u7,u5) = 5 is revised to 1/1
@@ -177,7 +165,7 @@ def test_printed_table3_names_u5_u7_first(cli):
         assert first["cr_after"] == pytest.approx(reference_cr(a, method), abs=1e-9)
         assert first["cr_after"] < 0.1  # the repaired Table 3 passes: nothing else to revise
         assert [r["reason"] for r in data["revisions"]] == ["reciprocity"]
-    code, out = cli("check", str(PRINTED))
+    code, out, _ = ahp_cli("check", str(PRINTED))
     assert code == 1 and "suggested revisions" in out
     row = next(line for line in out.splitlines() if line.startswith("1  "))
     assert row.split()[:5] == ["1", "u7", "u5", "5", "1"] and "reciprocity" in row
@@ -193,7 +181,7 @@ def test_reciprocity_revisions_follow_the_paper_audits_repair_rule():
     ]
 
 
-def test_non_reciprocal_pairs_come_before_consistency_revisions(tmp_path, cli):
+def test_non_reciprocal_pairs_come_before_consistency_revisions(tmp_path, ahp_cli):
     n, labels = 6, labels_for(6)
     a = pow2_matrix(n)
     a[0, 1], a[1, 0] = 1 / 8, 8.0  # a reciprocal corruption of (c0,c1)
@@ -201,7 +189,7 @@ def test_non_reciprocal_pairs_come_before_consistency_revisions(tmp_path, cli):
     assert a[2, 4] == 0.5
     path = tmp_path / "m.csv"
     write_matrix(path, a, labels)
-    code, data = check_json(cli, path)
+    code, data = check_json(ahp_cli, path)
     assert code == 1
     revs = data["revisions"]
     assert (revs[0]["row"], revs[0]["col"], revs[0]["reason"], revs[0]["suggested"]) == ("c4", "c2", "reciprocity", 2.0)
@@ -224,23 +212,23 @@ def test_upper_triangle_is_the_files_order_also_when_reordered():
     assert (kept[0].row, kept[0].col, kept[0].suggested) == ("u7", "u5", 1.0)
 
 
-def test_accepted_matrices_get_no_revisions(cli):
-    code, data = check_json(cli, AHP / "criterion_matrix.csv")
+def test_accepted_matrices_get_no_revisions(ahp_cli):
+    code, data = check_json(ahp_cli, AHP / "criterion_matrix.csv")
     assert code == 0 and data["revisions"] == [] and data["missing"] == []
     result = with_revisions(analyse(JudgmentMatrix.from_values("abc", pow2_matrix(3))))
     assert result.valid and result.revisions == ()
 
 
-def test_profile_check_shows_revisions_for_each_failing_matrix(tmp_path, cli):
+def test_profile_check_shows_revisions_for_each_failing_matrix(tmp_path, ahp_cli):
     profile = tmp_path / "printed.toml"
     leaves = "\n".join(f'u{k} = {{ matrix = "{AHP}/leaves/u{k}_leaves.csv" }}' for k in range(1, 9))
     profile.write_text(
         f'name = "printed"\n[criteria]\nmatrix = "{PRINTED}"\n[leaves]\n{leaves}\n',
         encoding="utf-8",
     )
-    code, out = cli("check", str(profile))
+    code, out, _ = ahp_cli("check", str(profile))
     assert code == 1 and "suggested revisions of" in out and "paper_table3_printed.csv" in out
-    code, out = cli("check", str(profile), "--format", "json")
+    code, out, _ = ahp_cli("check", str(profile), "--format", "json")
     data = json.loads(out)
     failing = [c for c in data["checks"] if not c["valid"]]
     assert len(failing) == 1 and (failing[0]["revisions"][0]["row"], failing[0]["revisions"][0]["col"]) == (
