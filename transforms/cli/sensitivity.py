@@ -80,18 +80,14 @@ def run(args, settings) -> int:
     try:
         as_of, version = resolve_version(con, args.as_of, args.version)
         stored = stored_document(con, as_of, version)
-        wanted = {**perturb.to_dict()}
-        if stored is not None and _same(stored, draws, seed, wanted):
+        if stored is not None and _same(stored, draws, seed, perturb.to_dict()):
             document, source = stored, f"stored with version {version} when it was published"
         else:
             card = load_version(con, as_of, version)
             document, seconds = _recompute(settings, card, draws, seed, perturb)
             document = with_version(document, as_of, version)
             source = f"computed now in {seconds:.1f} s (nothing stored)"
-    except (NotPublished, ValueError) as exc:
-        print(f"riskcard sensitivity: {exc}", file=sys.stderr)
-        return 1
-    except (ProfileInvalid, SensitivityError) as exc:
+    except (NotPublished, ProfileInvalid, SensitivityError, ValueError) as exc:
         print(f"riskcard sensitivity: {exc}", file=sys.stderr)
         return 1
     finally:
